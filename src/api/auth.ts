@@ -1,0 +1,30 @@
+import type { Gateway } from "../gateway.ts";
+import type { KeyContext } from "../types.ts";
+import { ApiError } from "./errors.ts";
+
+/** The API key from `Authorization: Bearer smx_…`, resolved to its account and scope. */
+export async function authenticate(gw: Gateway, request: Request): Promise<KeyContext> {
+  const h = request.headers.get("authorization");
+  if (!h) throw new ApiError("authentication_required", "missing Authorization header; send `Authorization: Bearer smx_…` with an API key");
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new ApiError("authentication_required", "the Authorization header must be `Bearer smx_…`");
+  let ctx: KeyContext | null;
+  try {
+    ctx = await gw.keys.authenticate(m[1]!);
+  } catch (e) {
+    throw storageUnavailable(e);
+  }
+  if (!ctx) throw new ApiError("authentication_required", "the API key is not valid (unknown or revoked)");
+  return ctx;
+}
+
+export function requireFull(ctx: KeyContext): void {
+  if (ctx.permission !== "full") {
+    throw new ApiError("insufficient_permissions", "this endpoint needs a key with permission `full`; this key has `send`");
+  }
+}
+
+export function storageUnavailable(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  return new ApiError("service_unavailable", "the message store (Redis) is not answering; nothing was accepted, retry shortly", { retryAfter: 5 });
+}

@@ -1,0 +1,145 @@
+import { Elysia } from "elysia";
+import type { Gateway } from "../../gateway.ts";
+import { NoActiveProviders, submit, type Submission } from "../../submit.ts";
+import type { KeyContext } from "../../types.ts";
+import type { MessageView } from "../../store/messages.ts";
+import { authenticate, storageUnavailable } from "../auth.ts";
+import { readJsonObject } from "../body.ts";
+import { ApiError, validationError, type FieldIssue } from "../errors.ts";
+import { ok, withEtag } from "../http.ts";
+import { toSubmission } from "./service.ts";
+import { validateSend } from "./validate.ts";
+
+export const MAX_BATCH = 100;
+
+function noProviders(): ApiError {
+  return new ApiError("service_unavailable", "no_active_providers: no active provider in this key's scope can send; add or activate one, or use a key with another scope", {
+    retryAfter: 60,
+  });
+}
+
+async function accept(gw: Gateway, ctx: KeyContext, subs: Submission[]): Promise<string[]> {
+  try {
+    return await submit(gw, ctx, subs);
+  } catch (e) {
+    if (e instanceof NoActiveProviders) throw noProviders();
+    gw.log.error({ component: "api", err: e }, "enqueue failed");
+    throw storageUnavailable(e);
+  }
+}
+
+/** Resolves attachment_id references; until the upload endpoints exist every id is unknown. */
+function unresolvedRefs(refs: Array<{ index: number; id: string }>, prefix = ""): FieldIssue[] {
+  return refs.map((r) => ({
+    field: `${prefix}attachments.${r.index}.attachment_id`,
+    code: "not_found",
+    message: `attachment ${r.id} does not exist or has expired`,
+  }));
+}
+
+export function viewMessage(v: MessageView) {
+  return {
+    id: v.meta.id,
+    status: v.status,
+    created_at: v.meta.created_at,
+    updated_at: new Date(v.updated_at).toISOString(),
+    source: v.meta.source,
+    from: v.meta.from,
+    to: v.meta.to,
+    subject: v.meta.subject,
+    envelope: v.meta.envelope,
+    message_id_header: `<${v.meta.message_id_header}>`,
+    scope: v.meta.scope,
+    provider_id: v.provider_id,
+    attempts: v.attempts.map((a) => ({ at: a.at, provider_id: a.provider_id, outcome: a.outcome, response: a.response, duration_ms: a.duration_ms })),
+    next_attempt_at: v.next_attempt_at ? new Date(v.next_attempt_at).toISOString() : null,
+  };
+}
+
+export function emailRoutes(gw: Gateway) {
+  return new Elysia()
+    .post(
+      "/emails/send",
+      async ({ request, set }) => {
+        const ctx = await authenticate(gw, request);
+        const body = await readJsonObject(request);
+        const r = validateSend(body);
+        if (!r.ok) throw validationError(r.issues);
+        const refIssues = unresolvedRefs(r.value.attachmentRefs);
+        if (refIssues.length) throw validationError(refIssues);
+        const [id] = await accept(gw, ctx, [toSubmission(gw, r.value)]);
+        return ok(set, { message_id: id, status: "queued" });
+      },
+      { parse: "none" },
+    )
+    .post(
+      "/emails/send/batch",
+      async ({ request, set }) => {
+        const ctx = await authenticate(gw, request);
+        const body = await readJsonObject(request);
+        const extra = Object.keys(body).filter((k) => k !== "messages");
+        const top: FieldIssue[] = extra.map((k) => ({ field: k, code: "unrecognized_keys", message: `unknown property "${k}"; a batch takes only messages` }));
+        const msgs = body.messages;
+        if (!Array.isArray(msgs)) top.push({ field: "messages", code: "invalid_type", message: msgs === undefined ? "required: a list of 1 to 100 messages" : "expected a list of 1 to 100 messages" });
+        else if (msgs.length < 1) top.push({ field: "messages", code: "too_small", message: "at least 1 message" });
+        else if (msgs.length > MAX_BATCH) top.push({ field: "messages", code: "too_big", message: `at most ${MAX_BATCH} messages per batch (got ${msgs.length})` });
+        if (top.length) throw validationError(top);
+
+        const list = msgs as unknown[];
+        const results: Array<{ index: number; message_id: string | null; status: "queued" | "failed"; error?: object }> = [];
+        const subs: Submission[] = [];
+        const subIndex: number[] = [];
+        const allIssues: FieldIssue[] = [];
+        list.forEach((m, i) => {
+          const r = validateSend(m);
+          let issues: FieldIssue[] = r.ok ? unresolvedRefs(r.value.attachmentRefs) : r.issues;
+          if (r.ok && issues.length === 0) {
+            subs.push(toSubmission(gw, r.value));
+            subIndex.push(i);
+            results.push({ index: i, message_id: null, status: "queued" });
+            return;
+          }
+          issues = issues.map((x) => ({ ...x, field: x.field ? `messages.${i}.${x.field}` : `messages.${i}` }));
+          allIssues.push(...issues);
+          const err = validationError(issues.map((x) => ({ ...x, field: x.field.replace(/^messages\.\d+\.?/, "") })));
+          results.push({ index: i, message_id: null, status: "failed", error: (err.body("") as { error: object }).error });
+        });
+        if (subs.length === 0) throw validationError(allIssues);
+        const ids = await accept(gw, ctx, subs);
+        subIndex.forEach((idx, j) => {
+          results[idx]!.message_id = ids[j]!;
+        });
+        const queued = subs.length;
+        return ok(set, { results, summary: { total: list.length, queued, failed: list.length - queued } });
+      },
+      { parse: "none" },
+    )
+    .get("/emails/:message_id", async ({ request, set, params }) => {
+      const ctx = await authenticate(gw, request);
+      const v = await gw.messages.get(ctx.accountId, params.message_id).catch((e) => {
+        throw storageUnavailable(e);
+      });
+      if (!v || (ctx.permission !== "full" && v.meta.key_id !== ctx.keyId)) {
+        throw new ApiError("not_found", `message ${params.message_id} was not found`);
+      }
+      return withEtag(request, set, viewMessage(v));
+    })
+    .post(
+      "/emails/:message_id/cancel",
+      async ({ request, set, params }) => {
+        const ctx = await authenticate(gw, request);
+        const v = await gw.messages.get(ctx.accountId, params.message_id);
+        if (!v || (ctx.permission !== "full" && v.meta.key_id !== ctx.keyId)) {
+          throw new ApiError("not_found", `message ${params.message_id} was not found`);
+        }
+        const r = await gw.messages.cancel(ctx.accountId, params.message_id);
+        if (r.result === "not_found") throw new ApiError("not_found", `message ${params.message_id} was not found`);
+        if (r.result === "not_cancelable") {
+          throw new ApiError("conflict", `message ${params.message_id} is ${r.status} and can no longer be canceled; only queued or deferred messages can`);
+        }
+        const after = await gw.messages.get(ctx.accountId, params.message_id);
+        return ok(set, viewMessage(after!));
+      },
+      { parse: "none" },
+    );
+}

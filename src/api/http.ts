@@ -1,0 +1,42 @@
+import type { Context } from "elysia";
+import { ApiError } from "./errors.ts";
+
+type SetLike = Context["set"];
+
+export function requestIdOf(set: SetLike): string {
+  return String(set.headers["x-request-id"] ?? "");
+}
+
+/** A JSON response with the conventions every API response follows. */
+export function json(set: SetLike, status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-request-id": requestIdOf(set),
+      ...headers,
+    },
+  });
+}
+
+export function ok(set: SetLike, data: unknown, status = 200, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Response {
+  return json(set, status, { ok: true, data, ...extra, meta: { request_id: requestIdOf(set) } }, headers);
+}
+
+export function errorResponse(set: SetLike, err: ApiError): Response {
+  const headers: Record<string, string> = { ...(err.opts.headers ?? {}) };
+  if (err.opts.retryAfter !== undefined) headers["retry-after"] = String(err.opts.retryAfter);
+  return json(set, err.status, err.body(requestIdOf(set)), headers);
+}
+
+/** Weak ETag of a JSON body, and 304 when the client already has it. */
+export function withEtag(request: Request, set: SetLike, data: unknown): Response {
+  const body = { ok: true, data, meta: { request_id: requestIdOf(set) } };
+  const tag = `W/"${Bun.hash(JSON.stringify(data)).toString(36)}"`;
+  const inm = request.headers.get("if-none-match");
+  if (inm && inm.split(",").map((s) => s.trim()).includes(tag)) {
+    return new Response(null, { status: 304, headers: { etag: tag, "x-request-id": requestIdOf(set), "cache-control": "no-store" } });
+  }
+  return json(set, 200, body, { etag: tag });
+}

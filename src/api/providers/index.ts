@@ -1,0 +1,146 @@
+import { Elysia } from "elysia";
+import type { Gateway } from "../../gateway.ts";
+import type { ShardPool } from "../../dispatch/pool.ts";
+import type { ProviderRecord, ProviderStatus } from "../../types.ts";
+import { authenticate, requireFull } from "../auth.ts";
+import { readJsonObject } from "../body.ts";
+import { ApiError, validationError } from "../errors.ts";
+import { json, ok, withEtag } from "../http.ts";
+import { providerItem, parseProviderBody } from "./model.ts";
+
+const STATUSES: ProviderStatus[] = ["active", "inactive", "error", "pending"];
+const TYPES = ["smtp", "gmail_api", "outlook_api", "amazon_ses", "capture"];
+
+function intParam(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined || v === "") return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ApiError("invalid_parameter", `${name} must be a whole number from ${min} to ${max}`, { param: name });
+  }
+  return Number(v);
+}
+
+export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
+  async function load(request: Request, id: string): Promise<{ p: ProviderRecord; accountId: string }> {
+    const ctx = await authenticate(gw, request);
+    requireFull(ctx);
+    const p = await gw.providers.get(ctx.accountId, id);
+    if (!p) throw new ApiError("not_found", `provider ${id} was not found`);
+    return { p, accountId: ctx.accountId };
+  }
+  const closeWarm = (id: string) => pool?.close(id).catch(() => {});
+
+  return new Elysia()
+    .get("/providers", async ({ request, set, query }) => {
+      const ctx = await authenticate(gw, request);
+      requireFull(ctx);
+      const limit = intParam(query.limit, "limit", 50, 1, 100);
+      if (query.status !== undefined && !STATUSES.includes(query.status as ProviderStatus)) {
+        throw new ApiError("invalid_parameter", `status must be one of ${STATUSES.join(", ")}`, { param: "status" });
+      }
+      if (query.type !== undefined && !TYPES.includes(query.type)) throw new ApiError("invalid_parameter", `type must be one of ${TYPES.join(", ")}`, { param: "type" });
+      let all = await gw.providers.list(ctx.accountId);
+      if (query.status) all = all.filter((p) => p.status === query.status);
+      if (query.type) all = all.filter((p) => p.type === query.type);
+      let start = 0;
+      if (query.cursor) {
+        const i = all.findIndex((p) => p.id === query.cursor);
+        if (i < 0) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
+        start = i;
+      }
+      const page = all.slice(start, start + limit);
+      const next = all[start + limit]?.id ?? null;
+      return ok(set, page.map(providerItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+    })
+    .post(
+      "/providers",
+      async ({ request, set }) => {
+        const ctx = await authenticate(gw, request);
+        requireFull(ctx);
+        const body = await readJsonObject(request);
+        const r = parseProviderBody(body, "create");
+        if (!r.ok) throw validationError(r.issues);
+        const rec = await gw.providers.create(ctx.accountId, r.value.fields as Parameters<typeof gw.providers.create>[1], r.value.secrets);
+        return ok(set, providerItem(rec), 201, { location: `/api/v1/providers/${rec.id}` });
+      },
+      { parse: "none" },
+    )
+    .get("/providers/:id", async ({ request, set, params }) => {
+      const { p } = await load(request, params.id);
+      return withEtag(request, set, providerItem(p));
+    })
+    .patch(
+      "/providers/:id",
+      async ({ request, set, params }) => {
+        const { p, accountId } = await load(request, params.id);
+        if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be edited; use activate or deactivate", { param: "id" });
+        const ifMatch = request.headers.get("if-match");
+        if (ifMatch) {
+          const cur = withEtag(new Request("http://x/"), set, providerItem(p)).headers.get("etag");
+          if (ifMatch.trim() !== cur) throw new ApiError("conflict", "the provider changed since your GET (If-Match does not match its ETag); fetch it again");
+        }
+        const body = await readJsonObject(request);
+        const r = parseProviderBody(body, "update", p);
+        if (!r.ok) throw validationError(r.issues);
+        const rec = await gw.providers.update(accountId, p.id, r.value.fields, r.value.secrets);
+        if (!rec) throw new ApiError("not_found", `provider ${params.id} was not found`);
+        void closeWarm(p.id);
+        return ok(set, providerItem(rec));
+      },
+      { parse: "none" },
+    )
+    .delete("/providers/:id", async ({ request, set, params }) => {
+      const { p, accountId } = await load(request, params.id);
+      if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be deleted", { param: "id" });
+      await gw.providers.remove(accountId, p.id);
+      if (p.type === "capture") await gw.outbox.clear(accountId, p.id);
+      void closeWarm(p.id);
+      return ok(set, { id: p.id, deleted: true });
+    })
+    .post(
+      "/providers/:id/activate",
+      async ({ request, set, params }) => {
+        const { p, accountId } = await load(request, params.id);
+        const rec = await gw.providers.update(accountId, p.id, { status: "active", status_reason: null }, null);
+        return ok(set, providerItem(rec!));
+      },
+      { parse: "none" },
+    )
+    .post(
+      "/providers/:id/deactivate",
+      async ({ request, set, params }) => {
+        const { p, accountId } = await load(request, params.id);
+        const rec = await gw.providers.update(accountId, p.id, { status: "inactive", status_reason: "deactivated through the API" }, null);
+        return ok(set, providerItem(rec!));
+      },
+      { parse: "none" },
+    )
+    .post(
+      "/providers/:id/test",
+      async ({ request, set, params }) => {
+        const { p, accountId } = await load(request, params.id);
+        if (!pool) throw new ApiError("service_unavailable", "connection testing is unavailable: no worker threads are running", { retryAfter: 5 });
+        const testedAt = new Date(gw.clock.now()).toISOString();
+        const r = await pool.verify({ record: p, secrets: gw.providers.secretsOf(p) });
+        await gw.providers.touch(accountId, p.id, { last_tested_at: testedAt });
+        return ok(set, { success: r.success, message: r.message, latency_ms: r.latency_ms, tested_at: testedAt });
+      },
+      { parse: "none" },
+    )
+    .get("/providers/:id/outbox", async ({ request, set, params, query }) => {
+      const { p, accountId } = await load(request, params.id);
+      if (p.type !== "capture") throw new ApiError("not_found", `provider ${p.id} is a ${p.type} provider; only capture providers have an outbox`);
+      const limit = intParam(query.limit, "limit", 50, 1, 1000);
+      if (query.cursor !== undefined && !/^\d+$/.test(query.cursor)) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
+      const page = await gw.outbox.list(accountId, p.id, limit, query.cursor ?? null);
+      return ok(set, page.items, 200, {}, { pagination: { has_more: page.next !== null, next_cursor: page.next } });
+    })
+    .get("/providers/:id/outbox/:message_id", async ({ request, set, params }) => {
+      const { p, accountId } = await load(request, params.id);
+      if (p.type !== "capture") throw new ApiError("not_found", `provider ${p.id} is a ${p.type} provider; only capture providers have an outbox`);
+      const raw = await gw.outbox.raw(accountId, p.id, params.message_id);
+      if (!raw) throw new ApiError("not_found", `message ${params.message_id} is not in this outbox`);
+      return new Response(new Uint8Array(raw), { status: 200, headers: { "content-type": "message/rfc822", "x-request-id": String(set.headers["x-request-id"]), "cache-control": "no-store" } });
+    });
+}
+
+export { json };

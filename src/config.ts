@@ -1,0 +1,169 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, hostname as osHostname } from "node:os";
+import { join, resolve } from "node:path";
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  httpAddr: HostPort;
+  smtpAddr: HostPort;
+  smtpsAddr: HostPort;
+  /** Set: connect there and spawn nothing. Unset: a managed redis-server under dataDir. */
+  redisUrl: string | null;
+  dataDir: string;
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  /** 32-byte key that seals provider credentials (from SENDMUX_SECRET_KEY or the data dir). */
+  secretKeyHex: string | null;
+  adminToken: string | null;
+  logLevel: string;
+  /** Worker threads that own provider connections. */
+  workers: number;
+  /** SMTP relay: a client silent for this long gets 421 and is disconnected. */
+  smtpIdleTimeoutMs: number;
+  /** Hostname the relay greets with and uses in generated Message-IDs. */
+  hostname: string;
+  /** Redis AOF fsync policy for the managed redis-server. */
+  redisFsync: "always" | "everysec";
+  /** Consumer name in the dispatch consumer group; stable across restarts of the same node. */
+  nodeId: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super("invalid configuration:\n  - " + problems.join("\n  - "));
+    this.name = "ConfigError";
+  }
+}
+
+/** Every variable the gateway reads, with its meaning; --help prints this table. */
+export const ENV_DOC: Array<[string, string, string]> = [
+  ["SENDMUX_HTTP_ADDR", "127.0.0.1:8080", "host:port of the HTTP API"],
+  ["SENDMUX_SMTP_ADDR", "127.0.0.1:2587", "host:port of the SMTP relay with STARTTLS (587 in production)"],
+  ["SENDMUX_SMTPS_ADDR", "127.0.0.1:2465", "host:port of the SMTP relay with implicit TLS (465 in production)"],
+  ["REDIS_URL", "(unset)", "redis:// or rediss:// URL; when unset a managed redis-server with AOF runs under the data dir"],
+  ["SENDMUX_DATA_DIR", "./data", "where the managed Redis, the TLS pair, the secret key and the bootstrap key live"],
+  ["SENDMUX_TLS_CERT", "(generated)", "PEM certificate file for the relay; a self-signed one is generated into the data dir"],
+  ["SENDMUX_TLS_KEY", "(generated)", "PEM private key file matching SENDMUX_TLS_CERT"],
+  ["SENDMUX_SECRET_KEY", "(generated)", "64 hex characters; encrypts provider credentials at rest"],
+  ["SENDMUX_ADMIN_TOKEN", "(generated)", "operator token for /admin/v1"],
+  ["SENDMUX_WORKERS", "2", "worker threads that hold provider connections (1-64)"],
+  ["SENDMUX_SMTP_IDLE_TIMEOUT_MS", "60000", "idle time after which the relay answers 421 and closes (1000-3600000)"],
+  ["SENDMUX_HOSTNAME", "(system hostname)", "name used in the SMTP greeting and generated Message-IDs"],
+  ["SENDMUX_REDIS_FSYNC", "always", "managed Redis appendfsync policy: always (no acknowledged message lost even on power loss) or everysec"],
+  ["SENDMUX_NODE_ID", "(hostname)", "this gateway's consumer name in the dispatch group"],
+  ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
+];
+
+function parseHostPort(name: string, value: string, problems: string[]): HostPort {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+  if (!m) {
+    problems.push(`${name}: expected host:port (e.g. 127.0.0.1:8080), got "${value}"`);
+    return { host: "127.0.0.1", port: 0 };
+  }
+  const port = Number(m[3]);
+  if (port > 65535) problems.push(`${name}: port must be 0-65535, got ${port}`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function parseIntIn(name: string, value: string | undefined, dflt: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined || value === "") return dflt;
+  if (!/^\d+$/.test(value.trim())) {
+    problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${value}"`);
+    return dflt;
+  }
+  const n = Number(value);
+  if (n < min || n > max) problems.push(`${name}: expected a whole number from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/** Reads and validates the environment once, at start; never at module load. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const known = new Set(ENV_DOC.map((e) => e[0]));
+  for (const k of Object.keys(env)) {
+    if (k.startsWith("SENDMUX_") && !known.has(k)) {
+      problems.push(`${k}: unknown setting (known: ${[...known].filter((x) => x.startsWith("SENDMUX_")).join(", ")})`);
+    }
+  }
+  const httpAddr = parseHostPort("SENDMUX_HTTP_ADDR", env.SENDMUX_HTTP_ADDR ?? "127.0.0.1:8080", problems);
+  const smtpAddr = parseHostPort("SENDMUX_SMTP_ADDR", env.SENDMUX_SMTP_ADDR ?? "127.0.0.1:2587", problems);
+  const smtpsAddr = parseHostPort("SENDMUX_SMTPS_ADDR", env.SENDMUX_SMTPS_ADDR ?? "127.0.0.1:2465", problems);
+
+  const redisUrl = env.REDIS_URL?.trim() || null;
+  if (redisUrl && !/^(redis|rediss|unix):\/\//.test(redisUrl)) {
+    problems.push(`REDIS_URL: expected a redis://, rediss:// or unix:// URL, got "${redisUrl}"`);
+  }
+
+  const tlsCertFile = env.SENDMUX_TLS_CERT?.trim() || null;
+  const tlsKeyFile = env.SENDMUX_TLS_KEY?.trim() || null;
+  if (!!tlsCertFile !== !!tlsKeyFile) problems.push("SENDMUX_TLS_CERT and SENDMUX_TLS_KEY must be set together");
+  for (const [n, f] of [["SENDMUX_TLS_CERT", tlsCertFile], ["SENDMUX_TLS_KEY", tlsKeyFile]] as const) {
+    if (f && !existsSync(f)) problems.push(`${n}: file not found: ${f}`);
+  }
+
+  const secretKeyHex = env.SENDMUX_SECRET_KEY?.trim() || null;
+  if (secretKeyHex && !/^[0-9a-fA-F]{64}$/.test(secretKeyHex)) {
+    problems.push("SENDMUX_SECRET_KEY: expected 64 hexadecimal characters (32 bytes), e.g. from `openssl rand -hex 32`");
+  }
+  const adminToken = env.SENDMUX_ADMIN_TOKEN?.trim() || null;
+  if (adminToken !== null && adminToken.length < 24) problems.push("SENDMUX_ADMIN_TOKEN: must be at least 24 characters");
+
+  const logLevel = (env.LOG_LEVEL ?? "info").trim();
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    problems.push(`LOG_LEVEL: expected fatal, error, warn, info, debug, trace or silent, got "${logLevel}"`);
+  }
+  const cores = availableParallelism();
+  const workers = parseIntIn("SENDMUX_WORKERS", env.SENDMUX_WORKERS, Math.min(2, Math.max(1, cores)), 1, 64, problems);
+  const smtpIdleTimeoutMs = parseIntIn("SENDMUX_SMTP_IDLE_TIMEOUT_MS", env.SENDMUX_SMTP_IDLE_TIMEOUT_MS, 60_000, 1000, 3_600_000, problems);
+  const fsync = (env.SENDMUX_REDIS_FSYNC ?? "always").trim();
+  if (fsync !== "always" && fsync !== "everysec") problems.push(`SENDMUX_REDIS_FSYNC: expected always or everysec, got "${fsync}"`);
+  const hostname = (env.SENDMUX_HOSTNAME ?? osHostname()).trim() || "localhost";
+  if (!/^[A-Za-z0-9.-]+$/.test(hostname)) problems.push(`SENDMUX_HOSTNAME: expected a DNS name, got "${hostname}"`);
+  const nodeId = (env.SENDMUX_NODE_ID ?? hostname).trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SENDMUX_NODE_ID: expected 1-64 characters of A-Z a-z 0-9 . _ -, got "${nodeId}"`);
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    httpAddr,
+    smtpAddr,
+    smtpsAddr,
+    redisUrl,
+    dataDir: resolve(env.SENDMUX_DATA_DIR?.trim() || "./data"),
+    tlsCertFile,
+    tlsKeyFile,
+    secretKeyHex,
+    adminToken,
+    logLevel,
+    workers,
+    smtpIdleTimeoutMs,
+    hostname,
+    redisFsync: fsync as "always" | "everysec",
+    nodeId,
+  };
+}
+
+/** Reads a secret file from the data dir, creating it (0600) with `make()` on first start. */
+export function dataDirSecret(dataDir: string, name: string, make: () => string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const p = join(dataDir, name);
+  if (existsSync(p)) return readFileSync(p, "utf8").trim();
+  const v = make();
+  writeFileSync(p, v + "\n", { mode: 0o600 });
+  chmodSync(p, 0o600);
+  return v;
+}
+
+export function resolveSecretKey(cfg: Config): Buffer {
+  const hex = cfg.secretKeyHex ?? dataDirSecret(cfg.dataDir, "secret-key", () => randomBytes(32).toString("hex"));
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError([`${join(cfg.dataDir, "secret-key")}: expected 64 hexadecimal characters`]);
+  return Buffer.from(hex, "hex");
+}
+
+export function resolveAdminToken(cfg: Config): string {
+  return cfg.adminToken ?? dataDirSecret(cfg.dataDir, "admin-token", () => "smxadm_" + randomBytes(24).toString("base64url"));
+}

@@ -1,0 +1,252 @@
+import type { Gateway } from "../gateway.ts";
+import { activeCandidates, providersInScope } from "../routing/scope.ts";
+import { pickProvider } from "../routing/pick.ts";
+import { isPermanent } from "../routing/classify.ts";
+import { DISPATCH_GROUP, K } from "../store/keys.ts";
+import type { SendmuxRedis } from "../store/redis.ts";
+import type { Attempt, MessageMeta, MessageStatus } from "../types.ts";
+import type { ShardPool } from "./pool.ts";
+import type { SendJobResult } from "./protocol.ts";
+
+/** Transient failures are retried this long after each failed attempt; then the message fails. */
+export const RETRY_SCHEDULE_MS = [5 * 60_000, 2 * 3600_000, 12 * 3600_000];
+/** How long a message with no provider able to take it waits before it is looked at again. */
+export const NO_PROVIDER_WAIT_MS = 30_000;
+
+export interface DispatcherOptions {
+  /** Consumer name in the group; the same after a restart, so the node finds its own pending work. */
+  consumer: string;
+  /** Messages in flight at once (read from the streams, not yet recorded). */
+  maxInFlight?: number;
+  /** Entries idle this long in another consumer's pending list are taken over (that node died). */
+  reclaimIdleMs?: number;
+  /** How often the scheduled queue is checked for messages whose time has come. */
+  promoteEveryMs?: number;
+}
+
+/**
+ * The dispatcher reads the ready queues (one Redis stream per account, one consumer group), picks
+ * a provider for each message through the routing seam, hands the message to the worker that
+ * owns that provider, and records the outcome. An entry is acknowledged only in the same Redis
+ * step that records the outcome, so a crash at any point leaves it pending, and it is reclaimed
+ * and sent after restart (at least once).
+ */
+export class Dispatcher {
+  private running = false;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private knownStreams = new Set<string>();
+  private timers: Array<ReturnType<typeof setInterval>> = [];
+  private loopDone: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly gw: Gateway,
+    private readonly reader: SendmuxRedis,
+    private readonly pool: ShardPool,
+    private readonly opts: DispatcherOptions,
+  ) {
+    this.maxInFlight = opts.maxInFlight ?? 1024;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.refreshStreams();
+    // Our own pending entries first: work a crash of this node interrupted.
+    await this.readOwnPending();
+    this.loopDone = this.loop();
+    this.timers.push(setInterval(() => void this.promoteDue().catch((e) => this.warn(e, "promote")), this.opts.promoteEveryMs ?? 1000));
+    this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), 15_000));
+    this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.wake?.();
+    this.reader.disconnect();
+    await this.loopDone?.catch(() => {});
+    const deadline = Date.now() + 10_000;
+    while (this.inFlight > 0 && Date.now() < deadline) await Bun.sleep(20);
+  }
+
+  private warn(err: unknown, what: string): void {
+    if (this.running) this.gw.log.warn({ component: "dispatch", err, what }, "dispatcher step failed; will retry");
+  }
+
+  /** Creates the consumer group on every account's ready stream (idempotent). */
+  async refreshStreams(): Promise<void> {
+    const accounts = await this.gw.accounts.listIds();
+    for (const a of accounts) {
+      const key = K.ready(a);
+      if (this.knownStreams.has(key)) continue;
+      try {
+        await this.gw.redis.xgroup("CREATE", key, DISPATCH_GROUP, "0", "MKSTREAM");
+      } catch (e) {
+        if (!String((e as Error).message).includes("BUSYGROUP")) throw e;
+      }
+      this.knownStreams.add(key);
+    }
+  }
+
+  private async readOwnPending(): Promise<void> {
+    const streams = [...this.knownStreams];
+    if (!streams.length) return;
+    for (;;) {
+      const res = (await this.gw.redis.xreadgroup("GROUP", DISPATCH_GROUP, this.opts.consumer, "COUNT", 500, "STREAMS", ...streams, ...streams.map(() => "0"))) as Array<[string, Array<[string, string[]]>]> | null;
+      let n = 0;
+      for (const [stream, entries] of res ?? []) {
+        for (const [entryId, fields] of entries) {
+          if (!fields) continue; // deleted entry still in the pending list
+          n++;
+          await this.waitForRoom();
+          void this.handle(stream, entryId, fields);
+        }
+      }
+      if (n === 0) return;
+      // Wait for this round to settle so the next read of "0" does not return the same entries.
+      while (this.inFlight > 0) await Bun.sleep(10);
+    }
+  }
+
+  private async waitForRoom(): Promise<void> {
+    while (this.inFlight >= this.maxInFlight) {
+      await new Promise<void>((res) => (this.wake = res));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      await this.waitForRoom();
+      if (!this.running) break;
+      const streams = [...this.knownStreams];
+      if (!streams.length) {
+        await Bun.sleep(200);
+        continue;
+      }
+      let res: Array<[string, Array<[string, string[]]>]> | null;
+      try {
+        res = (await this.reader.xreadgroup(
+          "GROUP", DISPATCH_GROUP, this.opts.consumer,
+          "COUNT", Math.min(500, this.maxInFlight - this.inFlight),
+          "BLOCK", 500,
+          "STREAMS", ...streams, ...streams.map(() => ">"),
+        )) as typeof res;
+      } catch (e) {
+        if (!this.running) break;
+        if (String((e as Error).message).includes("NOGROUP")) {
+          this.knownStreams.clear();
+          await this.refreshStreams().catch(() => {});
+        } else {
+          this.warn(e, "read");
+          await Bun.sleep(500);
+        }
+        continue;
+      }
+      for (const [stream, entries] of res ?? []) {
+        for (const [entryId, fields] of entries) void this.handle(stream, entryId, fields);
+      }
+    }
+  }
+
+  private async handle(stream: string, entryId: string, fields: string[]): Promise<void> {
+    this.inFlight++;
+    try {
+      const id = fields[fields.indexOf("id") + 1]!;
+      const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
+      await this.process(accountId, stream, entryId, id);
+    } catch (e) {
+      // Left pending: reclaimed and tried again later.
+      this.warn(e, "handle");
+    } finally {
+      this.inFlight--;
+      const w = this.wake;
+      this.wake = null;
+      w?.();
+    }
+  }
+
+  private async process(accountId: string, stream: string, entryId: string, id: string): Promise<void> {
+    const gw = this.gw;
+    const metaRaw = await gw.redis.hget(K.msg(accountId, id), "meta");
+    if (!metaRaw) {
+      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+      return;
+    }
+    const meta = JSON.parse(metaRaw) as MessageMeta;
+    const all = await gw.providers.list(accountId);
+    const provider = pickProvider(activeCandidates(providersInScope(all, meta.scope)));
+    const now = gw.clock.now();
+    if (!provider) {
+      // Nothing in scope can take it now (deactivated after acceptance): it waits, it does not fail.
+      await gw.redis.requeue_v1(K.msg(accountId, id), stream, K.scheduled(accountId), entryId, DISPATCH_GROUP, id, now + NO_PROVIDER_WAIT_MS, now);
+      return;
+    }
+    const may = await gw.redis.markSending_v1(K.msg(accountId, id), provider.id, now);
+    if (may !== 1) {
+      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+      return;
+    }
+    let result: SendJobResult;
+    try {
+      result = await this.pool.send({ messageId: id, accountId, provider: { record: provider, secrets: gw.providers.secretsOf(provider) }, now });
+    } catch (e) {
+      result = { messageId: id, ok: false, cls: "transient", response: `gateway error: worker failed: ${(e as Error).message}`, durationMs: 0 };
+    }
+    if (result.cls === "missing") {
+      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+      return;
+    }
+    const at = gw.clock.now();
+    const attempt: Attempt = {
+      at: new Date(at).toISOString(),
+      provider_id: provider.id,
+      outcome: result.ok ? "sent" : result.cls!,
+      response: result.response,
+      duration_ms: result.durationMs,
+    };
+    let status: MessageStatus;
+    let nextAt: number | null = null;
+    if (result.ok) status = "sent";
+    else if (isPermanent(result.cls!)) status = "failed";
+    else {
+      const failedBefore = await gw.redis.llen(K.attempts(accountId, id)).then((n) => n);
+      const retryIndex = failedBefore; // attempts recorded before this one
+      if (retryIndex < RETRY_SCHEDULE_MS.length) {
+        status = "deferred";
+        nextAt = at + RETRY_SCHEDULE_MS[retryIndex]!;
+      } else status = "failed";
+    }
+    await gw.redis.recordAttempt_v1(
+      K.msg(accountId, id), K.attempts(accountId, id), stream, K.scheduled(accountId),
+      entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id,
+    );
+    if (result.ok) void gw.providers.touch(accountId, provider.id, { last_used_at: attempt.at }).catch(() => {});
+    gw.log.debug({ component: "dispatch", message_id: id, provider_id: provider.id, status, response: result.response }, "attempt recorded");
+  }
+
+  /** Moves scheduled messages whose time has come (by the gateway clock) back to the ready queue. */
+  async promoteDue(): Promise<number> {
+    let moved = 0;
+    const now = this.gw.clock.now();
+    for (const stream of this.knownStreams) {
+      const acct = /\{a:([^}]+)\}/.exec(stream)![1]!;
+      moved += await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, 1000);
+    }
+    return moved;
+  }
+
+  /** Takes over entries another consumer left pending for too long (that gateway died). */
+  async reclaim(): Promise<void> {
+    const idle = this.opts.reclaimIdleMs ?? 60_000;
+    for (const stream of this.knownStreams) {
+      const res = (await this.gw.redis.xautoclaim(stream, DISPATCH_GROUP, this.opts.consumer, idle, "0", "COUNT", 200)) as [string, Array<[string, string[]]>, string[]?];
+      for (const [entryId, fields] of res[1] ?? []) {
+        if (!fields) continue;
+        await this.waitForRoom();
+        void this.handle(stream, entryId, fields);
+      }
+    }
+  }
+}

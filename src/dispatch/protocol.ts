@@ -1,0 +1,29 @@
+import type { FailureClass } from "../types.ts";
+import type { ProviderSnapshot } from "../providers/types.ts";
+
+/** One message for one provider, handed to the worker that owns the provider. */
+export interface SendJob {
+  messageId: string;
+  accountId: string;
+  provider: ProviderSnapshot;
+  /** The gateway clock's time when the job was handed over (workers have no clock of their own). */
+  now: number;
+}
+
+export interface SendJobResult {
+  messageId: string;
+  ok: boolean;
+  cls?: FailureClass | "missing";
+  response: string;
+  durationMs: number;
+}
+
+/** Tasks a worker thread runs; work is handed over in batches (one task per flush, not per message). */
+export type WorkerTask =
+  | { kind: "send"; jobs: SendJob[] }
+  | { kind: "verify"; provider: ProviderSnapshot }
+  | { kind: "close"; providerId: string };
+
+export interface WorkerInit {
+  redis: string | { path: string } | { host: string; port: number };
+}

@@ -1,0 +1,62 @@
+import type { Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { SecretBox } from "./crypto.ts";
+import type { Logger } from "./log.ts";
+import { AccountStore } from "./store/accounts.ts";
+import { ApiKeyStore } from "./store/apikeys.ts";
+import { K } from "./store/keys.ts";
+import { MessageStore } from "./store/messages.ts";
+import { OutboxStore } from "./store/outbox.ts";
+import { ProviderStore } from "./store/providers.ts";
+import type { SendmuxRedis } from "./store/redis.ts";
+
+/** Everything a request handler or the dispatcher needs, built once in main.ts (or by a test). */
+export interface Gateway {
+  cfg: Config;
+  clock: Clock;
+  log: Logger;
+  redis: SendmuxRedis;
+  box: SecretBox;
+  accounts: AccountStore;
+  keys: ApiKeyStore;
+  providers: ProviderStore;
+  messages: MessageStore;
+  outbox: OutboxStore;
+}
+
+export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer }): Gateway {
+  const box = new SecretBox(opts.secretKey);
+  return {
+    cfg: opts.cfg,
+    clock: opts.clock,
+    log: opts.log,
+    redis: opts.redis,
+    box,
+    accounts: new AccountStore(opts.redis, opts.clock),
+    keys: new ApiKeyStore(opts.redis, opts.clock),
+    providers: new ProviderStore(opts.redis, opts.clock, box),
+    messages: new MessageStore(opts.redis, opts.clock),
+    outbox: new OutboxStore(opts.redis),
+  };
+}
+
+/**
+ * Other gateway processes announce key revocations and provider changes on a channel; this
+ * subscriber drops the matching caches. Returns a function that unsubscribes.
+ */
+export async function subscribeChanges(gw: Gateway, sub: SendmuxRedis): Promise<() => Promise<void>> {
+  await sub.subscribe(K.changes());
+  sub.on("message", (_ch: string, msg: string) => {
+    try {
+      const m = JSON.parse(msg) as { kind: string; hash?: string; account_id?: string };
+      if (m.kind === "apikey" && m.hash) gw.keys.forget(m.hash);
+      if (m.kind === "provider" && m.account_id) gw.providers.invalidate(m.account_id);
+    } catch {
+      /* not ours */
+    }
+  });
+  return async () => {
+    await sub.unsubscribe().catch(() => {});
+    sub.disconnect();
+  };
+}

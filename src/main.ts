@@ -1,0 +1,79 @@
+#!/usr/bin/env bun
+/**
+ * Sendmux: a self-hosted email sending gateway. Entry point: reads the environment once,
+ * starts the gateway, stops it cleanly on SIGINT/SIGTERM.
+ */
+import { join } from "node:path";
+import { ConfigError, ENV_DOC, loadConfig } from "./config.ts";
+import { RedisBinaryMissing } from "./redis/managed.ts";
+import { startGateway } from "./server.ts";
+
+const HELP = `Sendmux - a self-hosted email sending gateway
+
+Usage: sendmux [--help] [--version]
+       npm start            (the same, through Bun)
+
+Starts the HTTP API, the SMTP relay (STARTTLS and implicit TLS) and the delivery workers.
+With no settings it runs a managed local redis-server under ./data, and on first start
+creates an account, a full API key (written to ./data/bootstrap-key) and a capture provider.
+
+Settings (environment variables):
+${ENV_DOC.map(([k, d, m]) => `  ${k.padEnd(30)} ${m}\n  ${"".padEnd(30)} default: ${d}`).join("\n")}
+
+Docs: README.md; the API description is served at GET /api/v1/openapi.json.`;
+
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(HELP);
+  process.exit(0);
+}
+if (args.includes("--version")) {
+  console.log("sendmux 0.1.0");
+  process.exit(0);
+}
+if (args.length) {
+  console.error(`sendmux: unknown argument ${args[0]}; see sendmux --help`);
+  process.exit(2);
+}
+
+let cfg;
+try {
+  cfg = loadConfig();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`sendmux: ${e.message}\nSee sendmux --help for every setting.`);
+    process.exit(2);
+  }
+  throw e;
+}
+
+const workerFile = new URL("../workers/send-worker.ts", import.meta.url).href;
+try {
+  const running = await startGateway(cfg, { workerFile });
+  if (running.bootstrap.created) {
+    console.error(`sendmux: first start. A full API key was written to ${join(cfg.dataDir, "bootstrap-key")} (read it with: cat ${join(cfg.dataDir, "bootstrap-key")})`);
+  }
+  console.error(`sendmux: HTTP API on http://${cfg.httpAddr.host}:${running.httpPort}, SMTP relay on ${cfg.smtpAddr.host}:${running.smtpPort} (STARTTLS) and ${cfg.smtpsAddr.host}:${running.smtpsPort} (TLS)`);
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`sendmux: ${sig} received, stopping`);
+    await running.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+} catch (e) {
+  if (e instanceof RedisBinaryMissing) {
+    console.error(`sendmux: ${e.message}`);
+    process.exit(1);
+  }
+  const msg = (e as Error).message;
+  if (/EADDRINUSE|address already in use|Failed to start server/i.test(msg)) {
+    console.error(`sendmux: a port is already in use (${msg}). Set SENDMUX_HTTP_ADDR, SENDMUX_SMTP_ADDR or SENDMUX_SMTPS_ADDR to free ones.`);
+    process.exit(1);
+  }
+  console.error(`sendmux: could not start: ${msg}`);
+  process.exit(1);
+}

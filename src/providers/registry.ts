@@ -1,0 +1,17 @@
+import type { Clock } from "../clock.ts";
+import type { OutboxStore } from "../store/outbox.ts";
+import { CaptureAdapter } from "./capture.ts";
+import { SmtpAdapter } from "./smtp.ts";
+import type { ProviderAdapter, ProviderSnapshot } from "./types.ts";
+
+/** One place that maps a provider type to its adapter. */
+export function createAdapter(snap: ProviderSnapshot, deps: { outbox: OutboxStore; clock: Clock }): ProviderAdapter {
+  switch (snap.record.type) {
+    case "smtp":
+      return new SmtpAdapter(snap);
+    case "capture":
+      return new CaptureAdapter(snap, deps.outbox, deps.clock);
+    default:
+      throw new Error(`provider type ${snap.record.type} has no adapter in this version`);
+  }
+}

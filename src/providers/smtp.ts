@@ -1,0 +1,91 @@
+import nodemailer, { type Transporter } from "nodemailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
+import { classify, SMTP_TABLE, type ProviderError } from "../routing/classify.ts";
+import { toSevenBit } from "../mime/sevenbit.ts";
+import type { OutgoingMessage, ProviderAdapter, ProviderSnapshot, SendOutcome, TestOutcome } from "./types.ts";
+
+/** nodemailer options for a provider's SMTP fields. */
+export function transportOptions(snap: ProviderSnapshot, pooled: boolean): SMTPPool.Options {
+  const r = snap.record;
+  const proto = r.smtp_protocol ?? "starttls";
+  const password = typeof snap.secrets.smtp_password === "string" ? snap.secrets.smtp_password : undefined;
+  return {
+    pool: pooled as true,
+    host: r.smtp_host ?? "localhost",
+    port: r.smtp_port ?? 587,
+    // tls and ssl: TLS from the first byte. starttls: the upgrade is required, and nothing
+    // (AUTH, MAIL) is sent before it. none: plain text, the upgrade is never attempted.
+    secure: proto === "tls" || proto === "ssl",
+    requireTLS: proto === "starttls",
+    ignoreTLS: proto === "none",
+    auth: r.smtp_username && password ? { user: r.smtp_username, pass: password } : undefined,
+    tls: { rejectUnauthorized: r.smtp_tls_verify !== false, servername: r.smtp_host ?? undefined },
+    maxConnections: 4,
+    maxMessages: 100,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 120_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+function failure(err: unknown): SendOutcome {
+  const e = err as { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+  const pe: ProviderError = { code: e.code, responseCode: e.responseCode, response: e.response ?? e.message, command: e.command };
+  const { cls } = classify(SMTP_TABLE, pe);
+  const response = (e.response ?? e.message ?? String(err)).slice(0, 1000);
+  return { ok: false, class: cls, response, code: e.code };
+}
+
+/**
+ * The `smtp` provider type: any SMTP server, through a pooled nodemailer transport that the
+ * owning worker keeps warm. The message goes out as it was stored, made 7-bit safe first where
+ * it carries 8-bit bytes or over-long lines (an upstream without 8BITMIME, or strict about line
+ * length, would otherwise mangle or refuse it).
+ */
+export class SmtpAdapter implements ProviderAdapter {
+  readonly type = "smtp";
+  private transport: Transporter;
+
+  constructor(private readonly snap: ProviderSnapshot) {
+    this.transport = nodemailer.createTransport(transportOptions(snap, true));
+  }
+
+  async send(msg: OutgoingMessage): Promise<SendOutcome> {
+    let raw: Buffer;
+    try {
+      raw = toSevenBit(msg.raw);
+    } catch (e) {
+      return { ok: false, class: "permanent_recipient", response: `message cannot be made 7-bit safe for SMTP: ${(e as Error).message}` };
+    }
+    try {
+      const info = await this.transport.sendMail({ envelope: { from: msg.envelope.from, to: msg.envelope.to }, raw });
+      const rejected = (info.rejected ?? []) as string[];
+      if (rejected.length && rejected.length === msg.envelope.to.length) {
+        return { ok: false, class: "permanent_recipient", response: String(info.response ?? "all recipients rejected") };
+      }
+      const note = rejected.length ? ` (rejected: ${rejected.join(", ")})` : "";
+      return { ok: true, response: String(info.response ?? "250 OK") + note, providerMessageId: info.messageId };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  async verify(): Promise<TestOutcome> {
+    const t = nodemailer.createTransport({ ...transportOptions(this.snap, false), pool: false } as never);
+    try {
+      await t.verify();
+      return { success: true, message: `connected to ${this.snap.record.smtp_host}:${this.snap.record.smtp_port}${this.snap.record.smtp_username ? " and authenticated" : ""}` };
+    } catch (err) {
+      const f = failure(err) as { response: string };
+      return { success: false, message: f.response };
+    } finally {
+      t.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,39 @@
+import type { Envelope, FailureClass, ProviderRecord } from "../types.ts";
+
+/** What a worker is given to build a provider client: the record and its opened secrets. */
+export interface ProviderSnapshot {
+  record: ProviderRecord;
+  secrets: Record<string, unknown>;
+}
+
+export interface OutgoingMessage {
+  id: string;
+  accountId: string;
+  envelope: Envelope;
+  raw: Buffer;
+  /** Header summaries, for outboxes and logs. */
+  from: string;
+  to: string[];
+  subject: string;
+}
+
+export type SendOutcome =
+  | { ok: true; response: string; providerMessageId?: string }
+  | { ok: false; class: FailureClass; response: string; code?: string };
+
+export interface TestOutcome {
+  success: boolean;
+  message: string;
+}
+
+/**
+ * A provider adapter: a tiny contract, as nodemailer's transports are. One instance per provider
+ * per worker thread, kept warm between sends, closed when the provider changes or is deleted.
+ */
+export interface ProviderAdapter {
+  readonly type: string;
+  send(msg: OutgoingMessage): Promise<SendOutcome>;
+  /** Checks credentials and reachability without sending mail to anyone. */
+  verify(): Promise<TestOutcome>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import { createApp } from "./api/app.ts";
+import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { resolveAdminToken, resolveSecretKey, type Config } from "./config.ts";
+import { Dispatcher } from "./dispatch/dispatcher.ts";
+import { ShardPool } from "./dispatch/pool.ts";
+import { createGateway, subscribeChanges, type Gateway } from "./gateway.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { RedisServer } from "./redis/managed.ts";
+import { startRelay } from "./smtp/relay.ts";
+import { connectRedis } from "./store/redis.ts";
+import { loadTls } from "./tls.ts";
+
+export interface RunningGateway {
+  gw: Gateway;
+  pool: ShardPool;
+  dispatcher: Dispatcher;
+  bootstrap: BootstrapResult;
+  httpPort: number;
+  smtpPort: number;
+  smtpsPort: number;
+  managedRedis: RedisServer | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** The worker thread entry; main.ts passes the one next to it (also inside the compiled binary). */
+  workerFile?: string;
+}
+
+export const DEFAULT_WORKER_FILE = new URL("../workers/send-worker.ts", import.meta.url).href;
+
+/** Starts every part of the gateway; stop() takes it down in reverse order. */
+export async function startGateway(cfg: Config, opts: StartOptions = {}): Promise<RunningGateway> {
+  const log = opts.log ?? createLogger(cfg.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.warn({ component: "main", err: e }, "error while stopping");
+      }
+    }
+  };
+  try {
+    let managedRedis: RedisServer | null = null;
+    let target: string | { path: string } | { host: string; port: number };
+    if (cfg.redisUrl) target = cfg.redisUrl;
+    else {
+      managedRedis = await RedisServer.start({ dir: join(cfg.dataDir, "redis"), fsync: cfg.redisFsync, adopt: true });
+      cleanups.push(() => managedRedis!.stop());
+      target = managedRedis.connection;
+      log.info({ component: "redis", socket: managedRedis.socketPath }, "managed redis-server running (AOF on)");
+    }
+    const redis = connectRedis(target);
+    redis.on("error", (err) => log.warn({ component: "redis", err: err.message }, "redis connection error"));
+    cleanups.push(() => void redis.disconnect());
+    await redis.ping();
+
+    const secretKey = resolveSecretKey(cfg);
+    resolveAdminToken(cfg);
+    const gw = createGateway({ cfg, clock, log, redis, secretKey });
+    const sub = connectRedis(target);
+    sub.on("error", () => {});
+    const unsubscribe = await subscribeChanges(gw, sub);
+    cleanups.push(unsubscribe);
+
+    const boot = await bootstrap(gw, cfg.dataDir);
+    if (boot.created) {
+      log.info({ component: "bootstrap", key_file: boot.keyFile, capture_provider_id: boot.captureProviderId }, `first start: created an account, a full API key in ${boot.keyFile} and a capture provider`);
+    }
+
+    const pool = new ShardPool(opts.workerFile ?? DEFAULT_WORKER_FILE, cfg.workers, { redis: target });
+    cleanups.push(() => pool.destroy());
+    const reader = connectRedis(target, { enableAutoPipelining: false, maxRetriesPerRequest: null });
+    reader.on("error", () => {});
+    const dispatcher = new Dispatcher(gw, reader, pool, { consumer: cfg.nodeId });
+    await dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+
+    const app = createApp(gw, pool);
+    const http = Bun.serve({
+      hostname: cfg.httpAddr.host,
+      port: cfg.httpAddr.port,
+      fetch: (req) => app.fetch(req),
+      // Our own reader enforces 25 MB with the documented 413; this is only a backstop.
+      maxRequestBodySize: 64 * 1024 * 1024,
+    });
+    cleanups.push(() => http.stop(true));
+
+    const tls = await loadTls(cfg.tlsCertFile, cfg.tlsKeyFile, cfg.dataDir, cfg.hostname);
+    const smtp = await startRelay(gw, { host: cfg.smtpAddr.host, port: cfg.smtpAddr.port, secure: false, cert: tls.cert, key: tls.key });
+    cleanups.push(() => smtp.close());
+    const smtps = await startRelay(gw, { host: cfg.smtpsAddr.host, port: cfg.smtpsAddr.port, secure: true, cert: tls.cert, key: tls.key });
+    cleanups.push(() => smtps.close());
+
+    log.info(
+      { component: "main", http: `${cfg.httpAddr.host}:${http.port}`, smtp: `${cfg.smtpAddr.host}:${smtp.port}`, smtps: `${cfg.smtpsAddr.host}:${smtps.port}` },
+      "sendmux is ready",
+    );
+    return { gw, pool, dispatcher, bootstrap: boot, httpPort: http.port!, smtpPort: smtp.port, smtpsPort: smtps.port, managedRedis, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,76 @@
+import { pack, unpack } from "msgpackr";
+import type { Clock } from "../clock.ts";
+import type { Attempt, MessageBody, MessageMeta, MessageStatus } from "../types.ts";
+import { K } from "./keys.ts";
+import type { SendmuxRedis } from "./redis.ts";
+
+/**
+ * Bodies are msgpack, not JSON: attachment bytes stay binary (no base64 growth) and raw relay
+ * messages need no re-encoding. Metadata is JSON: small, read by people, and 2-3x faster in Bun.
+ */
+export function encodeBody(body: MessageBody): Buffer {
+  return pack(body);
+}
+export function decodeBody(buf: Buffer): MessageBody {
+  return unpack(buf) as MessageBody;
+}
+
+export interface NewMessage {
+  meta: MessageMeta;
+  body: MessageBody;
+}
+
+export interface MessageView {
+  meta: MessageMeta;
+  status: MessageStatus;
+  provider_id: string | null;
+  next_attempt_at: number | null;
+  updated_at: number;
+  attempts: Attempt[];
+}
+
+export class DuplicateMessageId extends Error {}
+
+export class MessageStore {
+  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
+
+  /** Stores and queues messages of one account in one atomic Redis step. */
+  async enqueue(accountId: string, msgs: NewMessage[]): Promise<void> {
+    if (msgs.length === 0) return;
+    const keys = [K.ready(accountId), K.msgIndex(accountId), ...msgs.map((m) => K.msg(accountId, m.meta.id))];
+    const args: Array<string | Buffer | number> = [this.clock.now()];
+    for (const m of msgs) args.push(m.meta.id, JSON.stringify(m.meta), encodeBody(m.body));
+    const n = await this.redis.enqueueMessages_v1(keys.length, ...keys, ...args);
+    if (n === -1) throw new DuplicateMessageId("message id collision");
+  }
+
+  async get(accountId: string, id: string): Promise<MessageView | null> {
+    const [h, att] = await Promise.all([
+      this.redis.hmget(K.msg(accountId, id), "meta", "status", "provider_id", "next_attempt_at", "updated_at"),
+      this.redis.lrange(K.attempts(accountId, id), 0, -1),
+    ]);
+    if (!h[0]) return null;
+    return {
+      meta: JSON.parse(h[0]) as MessageMeta,
+      status: h[1] as MessageStatus,
+      provider_id: h[2] ?? null,
+      next_attempt_at: h[3] ? Number(h[3]) : null,
+      updated_at: Number(h[4] ?? 0),
+      attempts: att.map((s) => JSON.parse(s) as Attempt),
+    };
+  }
+
+  /** What a worker needs to send: the fixed metadata and the body. */
+  async loadForSend(accountId: string, id: string): Promise<{ meta: MessageMeta; body: MessageBody } | null> {
+    const [meta, body] = await this.redis.hmgetBuffer(K.msg(accountId, id), "meta", "body");
+    if (!meta || !body) return null;
+    return { meta: JSON.parse(meta.toString("utf8")) as MessageMeta, body: decodeBody(body) };
+  }
+
+  async cancel(accountId: string, id: string): Promise<{ result: "canceled" | "not_cancelable" | "not_found"; status: string }> {
+    const [code, status] = await this.redis.cancelMessage_v1(K.msg(accountId, id), K.scheduled(accountId), id, this.clock.now());
+    if (code === 1) return { result: "canceled", status };
+    if (code === 0) return { result: "not_cancelable", status };
+    return { result: "not_found", status: "" };
+  }
+}
