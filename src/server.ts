@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "./api/app.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
@@ -48,6 +49,8 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
     }
   };
   try {
+    lockDataDir(cfg.dataDir);
+    cleanups.push(() => unlockDataDir(cfg.dataDir));
     let managedRedis: RedisServer | null = null;
     let target: string | { path: string } | { host: string; port: number };
     if (cfg.redisUrl) target = cfg.redisUrl;
@@ -107,5 +110,34 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/** One gateway per data dir: a second one would share (and stop) the first one's managed Redis. */
+function lockDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const f = join(dataDir, "gateway.pid");
+  if (existsSync(f)) {
+    const pid = Number(readFileSync(f, "utf8").trim());
+    if (pid > 0 && pid !== process.pid) {
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        /* stale: that process is gone */
+      }
+      if (alive) throw new Error(`another sendmux (pid ${pid}) is running with the data dir ${dataDir}; stop it or set SENDMUX_DATA_DIR`);
+    }
+  }
+  writeFileSync(f, String(process.pid));
+}
+
+function unlockDataDir(dataDir: string): void {
+  const f = join(dataDir, "gateway.pid");
+  try {
+    if (readFileSync(f, "utf8").trim() === String(process.pid)) rmSync(f);
+  } catch {
+    /* already gone */
   }
 }
