@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { SecretBox } from "./crypto.ts";
+import { Metrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { AccountStore } from "./store/accounts.ts";
 import { ApiKeyStore } from "./store/apikeys.ts";
@@ -22,9 +23,10 @@ export interface Gateway {
   providers: ProviderStore;
   messages: MessageStore;
   outbox: OutboxStore;
+  metrics: Metrics;
 }
 
-export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer }): Gateway {
+export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics }): Gateway {
   const box = new SecretBox(opts.secretKey);
   return {
     cfg: opts.cfg,
@@ -37,6 +39,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     providers: new ProviderStore(opts.redis, opts.clock, box),
     messages: new MessageStore(opts.redis, opts.clock),
     outbox: new OutboxStore(opts.redis),
+    metrics: opts.metrics ?? new Metrics(),
   };
 }
 

@@ -90,7 +90,11 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
     const http = Bun.serve({
       hostname: cfg.httpAddr.host,
       port: cfg.httpAddr.port,
-      fetch: (req) => app.fetch(req),
+      fetch: async (req) => {
+        const res = await app.fetch(req);
+        gw.metrics.httpRequests.inc({ method: req.method, status: String(res.status) });
+        return res;
+      },
       // Our own reader enforces 25 MB with the documented 413; this is only a backstop.
       maxRequestBodySize: 64 * 1024 * 1024,
     });

@@ -33,6 +33,7 @@ export async function submit(gw: Gateway, ctx: KeyContext, subs: Submission[]): 
     return { meta, body };
   });
   await gw.messages.enqueue(ctx.accountId, msgs);
+  for (const m of msgs) gw.metrics.accepted.inc({ source: m.meta.source });
   return msgs.map((m) => m.meta.id);
 }
 

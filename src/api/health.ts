@@ -5,6 +5,7 @@ import { json } from "./http.ts";
 export function healthRoutes(gw: Gateway) {
   return new Elysia()
     .get("/healthz", ({ set }) => json(set, 200, { ok: true, status: "live" }))
+    .get("/metrics", async () => new Response(await gw.metrics.text(), { headers: { "content-type": gw.metrics.registry.contentType } }))
     .get("/readyz", async ({ set }) => {
       try {
         const pong = await Promise.race([gw.redis.ping(), Bun.sleep(1000).then(() => "timeout")]);

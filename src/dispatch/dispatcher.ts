@@ -152,6 +152,7 @@ export class Dispatcher {
 
   private async handle(stream: string, entryId: string, fields: string[]): Promise<void> {
     this.inFlight++;
+    this.gw.metrics.inFlight.set(this.inFlight);
     try {
       const id = fields[fields.indexOf("id") + 1]!;
       const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
@@ -161,6 +162,7 @@ export class Dispatcher {
       this.warn(e, "handle");
     } finally {
       this.inFlight--;
+      this.gw.metrics.inFlight.set(this.inFlight);
       const w = this.wake;
       this.wake = null;
       w?.();
@@ -222,6 +224,8 @@ export class Dispatcher {
       K.msg(accountId, id), K.attempts(accountId, id), stream, K.scheduled(accountId),
       entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id,
     );
+    gw.metrics.attempts.inc({ provider_type: provider.type, outcome: attempt.outcome });
+    gw.metrics.attemptSeconds.observe({ provider_type: provider.type }, result.durationMs / 1000);
     if (result.ok) void gw.providers.touch(accountId, provider.id, { last_used_at: attempt.at }).catch(() => {});
     gw.log.debug({ component: "dispatch", message_id: id, provider_id: provider.id, status, response: result.response }, "attempt recorded");
   }
