@@ -32,6 +32,13 @@ export const K = {
   /** Capture provider outbox: sorted set of message ids by capture time, and one hash per message. */
   outbox: (acct: string, provider: string) => `${a(acct)}:outbox:${provider}`,
   outboxItem: (acct: string, provider: string, id: string) => `${a(acct)}:outbox:${provider}:${id}`,
+
+  /** Sends counted in one cap window of a provider (`usage` is second|minute|hour|day). */
+  capCount: (provider: string, usage: string, winStart: number) => `${PREFIX}:{p:${provider}}:cap:${usage}:${winStart}`,
+  /** Provider-side failures inside the circuit window: sorted set scored by time. */
+  failures: (provider: string) => `${PREFIX}:{p:${provider}}:failures`,
+  /** Circuit state of a provider: state, cls, reason, until, since. */
+  health: (provider: string) => `${PREFIX}:{p:${provider}}:health`,
 } as const;
 
 export const DISPATCH_GROUP = "dispatch";

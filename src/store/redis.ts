@@ -5,6 +5,8 @@ import recordAttempt from "./lua/recordAttempt-4.lua" with { type: "text" };
 import promoteDue from "./lua/promoteDue-2.lua" with { type: "text" };
 import cancelMessage from "./lua/cancelMessage-2.lua" with { type: "text" };
 import requeue from "./lua/requeue-3.lua" with { type: "text" };
+import reserveCaps from "./lua/reserveCaps-4.lua" with { type: "text" };
+import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
 
 /** Script name → source and key count (null: variable, the caller passes numberOfKeys first). */
 const SCRIPTS: Record<string, [string, number | null]> = {
@@ -14,6 +16,8 @@ const SCRIPTS: Record<string, [string, number | null]> = {
   promoteDue: [promoteDue, 2],
   cancelMessage: [cancelMessage, 2],
   requeue: [requeue, 3],
+  reserveCaps: [reserveCaps, 4],
+  recordFailure: [recordFailure, 2],
 };
 
 /** Version in the registered name, so a changed script never meets a cached old one by name. */
@@ -25,6 +29,8 @@ export interface SendmuxRedis extends Redis {
   recordAttempt_v1(...args: Array<string | number>): Promise<number>;
   promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<number>;
   cancelMessage_v1(msg: string, scheduled: string, id: string, now: number): Promise<[number, string]>;
+  reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
+  recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
   requeue_v1(msg: string, ready: string, scheduled: string, entry: string, group: string, id: string, at: number, now: number): Promise<number>;
 }
 
