@@ -1,12 +1,45 @@
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
-import type { Gateway } from "../gateway.ts";
+/**
+ * The SMTP relay (SPEC "SMTP relay"): message submission with AUTH, where the password is an API
+ * key and the user name is ignored. The envelope decides who receives; the message is queued
+ * durably (submit()) before the 250, through the same scope and routing as the HTTP API.
+ *
+ * Two listeners run this code: 587-style (`secure: false`: STARTTLS, AUTH refused before TLS with
+ * 530 5.7.0) and 465-style (`secure: true`: implicit TLS). Every reply carries one enhanced
+ * status code (see connection.ts, replies.ts).
+ *
+ * Policies where SPEC is silent (also in the README):
+ * - MAIL FROM needs angle brackets, as RFC 5321 writes it: `MAIL FROM:a@b` and `MAIL FROM: a@b`
+ *   get 501 5.1.7. A space between the colon and `<` is tolerated (common in the wild) and never
+ *   becomes part of the address.
+ * - The null sender `MAIL FROM:<>` is refused with 553 5.1.7: the relay submits new mail, which
+ *   always has a sender providers can bounce to; a bounce of ours is not something to relay.
+ * - At most 50 distinct recipients per message (the API's to+cc+bcc limit); the 51st RCPT gets
+ *   452 4.5.3 and the client sends the rest in another transaction (RFC 5321 4.5.3.1.10).
+ * - EHLO offers PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, SIZE 26214400, and STARTTLS (before TLS)
+ *   or AUTH PLAIN LOGIN (after TLS). Not offered: SMTPUTF8 (addresses must be ASCII; IDN domains
+ *   are taken and converted to A-labels), DSN (the relay sends no delivery reports; statuses are in
+ *   the API and webhooks), REQUIRETLS (onward TLS cannot be promised for every provider type).
+ *   Their parameters (SMTPUTF8, RET, ENVID, NOTIFY, ORCPT, REQUIRETLS, …) get 555 5.5.4.
+ *   MAIL accepts SIZE, BODY=7BIT|8BITMIME and AUTH= (sent by MTAs relaying through us; ignored).
+ * - A message over 26214400 bytes is read to its end, then refused with 552 5.3.4; the connection
+ *   stays usable. MAIL … SIZE= over the limit gets 552 5.3.4 at once.
+ * - Line ends: DATA ends only at CRLF.CRLF; bare LF or CR inside the message are rewritten to CRLF
+ *   (as Postfix 3.9's smtpd_forbid_bare_newline=normalize). See message.ts for what else changes.
+ * - Idle for SENDMUX_SMTP_IDLE_TIMEOUT_MS while the relay waits for the client (also in the middle
+ *   of DATA): 421 4.4.2 and the connection is closed; a partial message is dropped, never queued.
+ * - 10 failed logins on one connection: 421 4.7.0 and the connection is closed.
+ */
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { checkAddress } from "../api/emails/address.ts";
-import { NoActiveProviders, submit } from "../submit.ts";
+import type { Gateway } from "../gateway.ts";
 import { newId } from "../ids.ts";
-import { headerValue, parseHeaderBlock, rewriteHeaders } from "../mime/headers.ts";
+import { assertCanSend, NoActiveProviders, submit } from "../submit.ts";
 import type { KeyContext } from "../types.ts";
+import { RelayServer } from "./connection.ts";
+import { prepareRelayed } from "./message.ts";
+import { MAX_AUTH_FAILURES, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, replies, type SmtpReplyError } from "./replies.ts";
 
-export const MAX_MESSAGE_BYTES = 26_214_400;
+export { MAX_MESSAGE_BYTES };
 
 export interface RelayOptions {
   host: string;
@@ -17,19 +50,43 @@ export interface RelayOptions {
   key: string;
 }
 
-function smtpError(code: number, message: string): Error & { responseCode: number } {
-  const e = new Error(message) as Error & { responseCode: number };
-  e.responseCode = code;
-  return e;
+export interface Relay {
+  server: RelayServer;
+  port: number;
+  close(): Promise<void>;
 }
 
-/**
- * The SMTP relay (SPEC "SMTP relay"): submission with AUTH (the password is the API key), the
- * envelope decides who receives, a Bcc header is never relayed, Message-ID and Date are added
- * where missing, and the message is queued durably before the 250.
- */
-export async function startRelay(gw: Gateway, opts: RelayOptions): Promise<{ server: SMTPServer; port: number; close(): Promise<void> }> {
-  const server = new SMTPServer({
+type Done = (err?: Error | null) => void;
+
+/** Per-connection state of ours; smtp-server keeps the session object for the connection's life. */
+interface RelaySession extends SMTPServerSession {
+  authFailures?: number;
+}
+
+const MAIL_PARAMS = new Set(["SIZE", "BODY", "AUTH"]);
+
+function paramsError(command: "MAIL" | "RCPT", addr: SMTPServerAddress): SmtpReplyError | null {
+  for (const name of Object.keys(addr.args || {})) {
+    if (command === "MAIL" && MAIL_PARAMS.has(name)) continue;
+    const why = ["NOTIFY", "ORCPT", "RET", "ENVID"].includes(name)
+      ? "delivery status notifications (DSN) are not offered; message statuses are in the API and webhooks"
+      : name === "SMTPUTF8"
+        ? "SMTPUTF8 is not offered; use ASCII addresses (internationalised domains are fine)"
+        : "the relay does not offer that extension";
+    return replies.unsupportedParam(command, name, why);
+  }
+  return null;
+}
+
+/** Maps a failure of ours to its reply: scope without an active provider, else the store. */
+function failureReply(gw: Gateway, e: unknown, what: string): SmtpReplyError {
+  if (e instanceof NoActiveProviders) return replies.noActiveProviders();
+  gw.log.warn({ component: "relay", err: e instanceof Error ? e.message : String(e) }, `${what} failed: message store unavailable`);
+  return replies.storeUnavailable();
+}
+
+export async function startRelay(gw: Gateway, opts: RelayOptions): Promise<Relay> {
+  const server: RelayServer = new RelayServer({
     secure: opts.secure,
     key: opts.key,
     cert: opts.cert,
@@ -37,71 +94,119 @@ export async function startRelay(gw: Gateway, opts: RelayOptions): Promise<{ ser
     banner: "Sendmux relay",
     size: MAX_MESSAGE_BYTES,
     authMethods: ["PLAIN", "LOGIN"],
+    authRequiredMessage: replies.authRequired,
     allowInsecureAuth: false,
     disabledCommands: opts.secure ? ["STARTTLS"] : [],
+    hideENHANCEDSTATUSCODES: false,
+    hideSMTPUTF8: true,
+    hideDSN: true,
+    hideREQUIRETLS: true,
+    // The client's host name is never used; a reverse lookup would only delay every greeting.
+    disableReverseLookup: true,
     socketTimeout: gw.cfg.smtpIdleTimeoutMs,
+    // On shutdown a client gets this long to finish what it is sending, then 421.
+    closeTimeout: 5000,
     logger: false,
-    onAuth(auth: SMTPServerAuthentication, _session: SMTPServerSession, cb) {
-      const password = auth.password ?? "";
-      if (!password) return cb(smtpError(535, "5.7.8 Authentication credentials invalid"));
-      gw.keys.authenticate(password).then(
-        (ctx) => (ctx ? cb(null, { user: ctx as unknown as string }) : cb(smtpError(535, "5.7.8 Authentication credentials invalid"))),
-        () => cb(smtpError(451, "4.3.0 Temporary failure: message store unavailable")),
-      );
-    },
-    onRcptTo(address, _session, cb) {
-      const c = checkAddress(address.address);
-      if (!c.ok) return cb(smtpError(553, `5.1.3 Recipient address rejected: ${c.reason}`));
-      cb();
-    },
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        if (stream.sizeExceeded) return cb(smtpError(552, `5.3.4 Message size exceeds fixed maximum message size ${MAX_MESSAGE_BYTES}`));
-        const ctx = session.user as unknown as KeyContext;
-        let raw: Buffer = Buffer.concat(chunks);
-        const block = parseHeaderBlock(raw);
-        const id = newId("eml");
-        const add: Array<[string, string]> = [];
-        let mid = headerValue(block, "message-id");
-        if (!mid) {
-          mid = `<${id}@${gw.cfg.hostname}>`;
-          add.push(["Message-ID", mid]);
-        }
-        if (!headerValue(block, "date")) add.push(["Date", new Date(gw.clock.now()).toUTCString().replace("GMT", "+0000")]);
-        raw = rewriteHeaders(raw, block, ["bcc"], add);
-        const from = (session.envelope.mailFrom && session.envelope.mailFrom.address) || "";
-        const rcpts = session.envelope.rcptTo.map((r) => checkAddress(r.address)).filter((c) => c.ok).map((c) => (c as { address: string }).address);
-        submit(gw, ctx, [
-          {
-            id,
-            source: "smtp",
-            envelope: { from, to: rcpts },
-            from: headerValue(block, "from") ?? from,
-            to: (headerValue(block, "to") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
-            subject: headerValue(block, "subject") ?? "",
-            message_id_header: mid.replace(/^<|>$/g, ""),
-            size_bytes: raw.byteLength,
-            body: { kind: "raw", raw },
-          },
-        ]).then(
-          () => cb(null, `Ok: queued as ${id}`),
-          (e) => {
-            if (e instanceof NoActiveProviders) return cb(smtpError(550, "5.7.1 no_active_providers: no active provider in this key's scope"));
-            gw.log.error({ component: "relay", err: e }, "enqueue failed");
-            cb(smtpError(451, "4.3.0 Temporary failure: message store unavailable, try again"));
-          },
-        );
-      });
-    },
+    onAuth: (auth, session, cb) => onAuth(gw, auth, session as RelaySession, cb),
+    onMailFrom: (addr, session, cb) => onMailFrom(gw, addr, session, cb),
+    onRcptTo: (addr, session, cb) => onRcptTo(addr, session, cb),
+    onData: (stream, session, cb) => onData(gw, stream, session, cb),
   });
-  server.on("error", (err) => gw.log.warn({ component: "relay", err }, "relay connection error"));
+  server.on("error", (err) => gw.log.debug({ component: "relay", err: err.message }, "relay connection error"));
   await new Promise<void>((res, rej) => {
     server.once("error", rej);
-    server.listen(opts.port, opts.host, () => res());
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", rej);
+      res();
+    });
   });
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : opts.port;
   return { server, port, close: () => new Promise<void>((res) => server.close(() => res())) };
+}
+
+function onAuth(gw: Gateway, auth: SMTPServerAuthentication, session: RelaySession, cb: (err: Error | null, res?: { user: KeyContext }) => void): void {
+  const fail = () => {
+    session.authFailures = (session.authFailures ?? 0) + 1;
+    cb(session.authFailures >= MAX_AUTH_FAILURES ? replies.authTooManyFailures() : replies.authInvalid());
+  };
+  const password = (auth.password ?? "").trim();
+  if (!password) return fail();
+  gw.keys.authenticate(password).then(
+    (ctx) => (ctx ? cb(null, { user: ctx }) : fail()),
+    (e) => cb(failureReply(gw, e, "AUTH")),
+  );
+}
+
+function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: SMTPServerSession, cb: Done): void {
+  const bad = paramsError("MAIL", addr);
+  if (bad) return cb(bad);
+  if (!addr.address) return cb(replies.nullSender());
+  const c = checkAddress(addr.address);
+  if (!c.ok) return cb(replies.badSender(c.reason));
+  // Refuse at once when the key can reach no provider, before the client sends the message.
+  assertCanSend(gw, session.user as KeyContext).then(
+    () => cb(),
+    (e) => cb(failureReply(gw, e, "MAIL")),
+  );
+}
+
+function onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: Done): void {
+  const bad = paramsError("RCPT", addr);
+  if (bad) return cb(bad);
+  const c = checkAddress(addr.address);
+  if (!c.ok) return cb(replies.badRecipient(c.reason));
+  const rcpts = session.envelope.rcptTo;
+  const again = rcpts.some((r) => r.address.toLowerCase() === addr.address.toLowerCase());
+  if (!again && rcpts.length >= MAX_RECIPIENTS) return cb(replies.tooManyRecipients());
+  cb();
+}
+
+function onData(gw: Gateway, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err: Error | null, message?: string) => void): void {
+  const chunks: Buffer[] = [];
+  stream.on("data", (c: Buffer) => {
+    // Past the limit the rest is only read (and counted by smtp-server), never kept.
+    if (!stream.sizeExceeded) chunks.push(c);
+  });
+  // The client went away or timed out in the middle: the partial message is dropped.
+  stream.on("error", () => void chunks.splice(0));
+  stream.on("end", () => {
+    if (stream.sizeExceeded) return cb(replies.tooBig());
+    accept(gw, session, Buffer.concat(chunks)).then(
+      (id) => cb(null, replies.queued(id)),
+      (e) => cb(failureReply(gw, e, "enqueue")),
+    );
+  });
+}
+
+/** Queues one relayed message durably; resolves with its id once it is safe to answer 250. */
+async function accept(gw: Gateway, session: SMTPServerSession, submitted: Buffer): Promise<string> {
+  const ctx = session.user as KeyContext;
+  // Rate limit (SPEC "Rate limit": one SMTP message is one request on the key's bucket, shared
+  // with HTTP) belongs here, before anything is stored: refuse with 451 4.7.1 naming the seconds
+  // to wait, e.g. smtpError(451, "4.7.1", `Rate limit exceeded: try again in ${s} seconds`).
+  const id = newId("eml");
+  const msg = prepareRelayed(submitted, { id, hostname: gw.cfg.hostname, nowMs: gw.clock.now() });
+  const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+  const from = checkAddress(mailFrom);
+  const to: string[] = [];
+  for (const r of session.envelope.rcptTo) {
+    const c = checkAddress(r.address);
+    if (c.ok && !to.includes(c.address)) to.push(c.address);
+  }
+  await submit(gw, ctx, [
+    {
+      id,
+      source: "smtp",
+      envelope: { from: from.ok ? from.address : mailFrom, to },
+      from: msg.from || mailFrom,
+      to: msg.to,
+      subject: msg.subject,
+      message_id_header: msg.messageIdHeader,
+      size_bytes: msg.raw.byteLength,
+      body: { kind: "raw", raw: msg.raw },
+    },
+  ]);
+  gw.log.info({ component: "relay", message_id: id, recipients: to.length, size_bytes: msg.raw.byteLength }, "message queued");
+  return id;
 }

@@ -1,0 +1,58 @@
+import type net from "node:net";
+import type tls from "node:tls";
+import { SMTPServer } from "smtp-server";
+import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp-connection.js";
+import { ENHANCED_CODE_AT_START, replies } from "./replies.ts";
+
+/**
+ * smtp-server (3.21) with the three changes the relay needs, made by subclassing its connection
+ * class rather than editing node_modules:
+ *
+ * 1. One enhanced status code per reply. smtp-server adds a code of its own choosing to every
+ *    reply (550 → 5.1.1, 250 after DATA → 2.6.0), including the text of our callback errors, so
+ *    "5.7.1 …" would come out as "550 5.1.1 5.7.1 …". A reply whose text already starts with a
+ *    code is sent as it is; every other reply keeps smtp-server's code.
+ * 2. AUTH before TLS gets `530 5.7.0` (SPEC) instead of smtp-server's non-standard 538.
+ * 3. EHLO before TLS does not advertise AUTH (RFC 4954 section 4: no plaintext password
+ *    mechanism without TLS), so well-behaved clients never put the API key on the wire in clear.
+ *
+ * The tests in test/e2e/relay-*.test.ts pin the exact replies, so a smtp-server upgrade that
+ * changes these internals shows up there.
+ */
+export class RelayConnection extends SMTPConnection {
+  private inEhlo = false;
+
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (typeof data === "string" && ENHANCED_CODE_AT_START.test(data)) return super.send(code, data, false);
+    if (this.inEhlo && !this.secure && Array.isArray(data)) data = data.filter((line) => !/^AUTH\b/i.test(line));
+    super.send(code, data, context);
+  }
+
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    this.inEhlo = true;
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.inEhlo = false;
+    }
+  }
+
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    if (!this.secure) {
+      this.send(530, replies.authBeforeTls());
+      return callback();
+    }
+    super.handler_AUTH(command, callback);
+  }
+}
+
+export class RelayServer extends SMTPServer {
+  /** Mirrors SMTPServer.connect (smtp-server 3.21) with RelayConnection in place of SMTPConnection. */
+  override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+    const connection = new RelayConnection(this, socket, socketOptions ?? undefined);
+    this.connections.add(connection);
+    connection.on("error", (err: Error) => this._onError(err));
+    connection.on("connect", (data) => this._onClientConnect(data));
+    connection.init();
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Every reply the relay gives of its own, in one place. Each carries exactly one enhanced status
+ * code (RFC 3463) at the start of its text; RelayConnection sees it there and does not let
+ * smtp-server add a second one. Replies smtp-server makes by itself (503 bad sequence, 501 syntax,
+ * 221 bye, …) get smtp-server's own enhanced code.
+ */
+
+export const MAX_MESSAGE_BYTES = 26_214_400;
+/** Recipients per message: the same limit as to+cc+bcc over the API. */
+export const MAX_RECIPIENTS = 50;
+/** Failed logins on one connection before the relay hangs up. */
+export const MAX_AUTH_FAILURES = 10;
+
+export interface SmtpReplyError extends Error {
+  responseCode: number;
+}
+
+export function smtpError(code: number, enhanced: string, text: string): SmtpReplyError {
+  const e = new Error(`${enhanced} ${text}`) as SmtpReplyError;
+  e.responseCode = code;
+  return e;
+}
+
+export const ENHANCED_CODE_AT_START = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+export const replies = {
+  queued: (id: string) => `2.0.0 Ok: queued as ${id}`,
+  authBeforeTls: () => "5.7.0 Must issue a STARTTLS command first: log in only after TLS is up",
+  authRequired: "5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
+  authInvalid: () => smtpError(535, "5.7.8", "Authentication credentials invalid: the password must be a valid Sendmux API key (smx_...)"),
+  authTooManyFailures: () => smtpError(421, "4.7.0", "Too many failed logins on this connection; closing"),
+  nullSender: () =>
+    smtpError(553, "5.1.7", "The null sender <> is not accepted: give the address the message is sent from, as in MAIL FROM:<you@example.com>"),
+  badSender: (reason: string) => smtpError(553, "5.1.7", `Sender address rejected: ${reason}`),
+  badRecipient: (reason: string) => smtpError(553, "5.1.3", `Recipient address rejected: ${reason}`),
+  tooManyRecipients: () =>
+    smtpError(452, "4.5.3", `Too many recipients: at most ${MAX_RECIPIENTS} per message; send the others in another message`),
+  unsupportedParam: (command: "MAIL" | "RCPT", name: string, why: string) =>
+    smtpError(555, "5.5.4", `${command} parameter ${name} is not supported: ${why}`),
+  noActiveProviders: () =>
+    smtpError(550, "5.7.1", "no_active_providers: no active provider in this API key's scope can send; activate or add one"),
+  tooBig: () => smtpError(552, "5.3.4", `Message size exceeds the fixed maximum message size of ${MAX_MESSAGE_BYTES} bytes`),
+  storeUnavailable: () => smtpError(451, "4.3.0", "Temporary failure: the message store is not answering; nothing was accepted, try again shortly"),
+} as const;
