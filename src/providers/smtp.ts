@@ -1,7 +1,7 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { classify, SMTP_TABLE, type ProviderError } from "../routing/classify.ts";
-import { toSevenBit } from "../mime/sevenbit.ts";
+import { SevenBitError, toSevenBit } from "../mime/sevenbit.ts";
 import type { OutgoingMessage, ProviderAdapter, ProviderSnapshot, SendOutcome, TestOutcome } from "./types.ts";
 
 /** nodemailer options for a provider's SMTP fields. */
@@ -30,12 +30,36 @@ export function transportOptions(snap: ProviderSnapshot, pooled: boolean): SMTPP
   };
 }
 
-function failure(err: unknown): SendOutcome {
-  const e = err as { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+interface NodemailerError {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+}
+
+/**
+ * The attempt response for a failed send: nodemailer's message, which already carries the
+ * upstream's reply where there was one ("Message failed: 550 5.7.1 …"), prefixed with what the
+ * gateway was doing when it happened, so it reads without the code.
+ */
+export function describeFailure(err: unknown, snap: ProviderSnapshot): string {
+  const e = err as NodemailerError;
+  const where = `${snap.record.smtp_host}:${snap.record.smtp_port}`;
+  const text = (e.message ?? String(err)).replace(/\s+/g, " ").trim();
+  let lead = "";
+  if (e.code === "ETLS") lead = `TLS with ${where} failed (smtp_protocol ${snap.record.smtp_protocol}): `;
+  else if (e.code === "EAUTH" || e.code === "ENOAUTH") lead = `${where} refused the login${snap.record.smtp_username ? ` for ${snap.record.smtp_username}` : ""}: `;
+  else if (!e.responseCode && ["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS"].includes(e.code ?? "")) lead = `could not reach ${where}: `;
+  else if (e.responseCode) lead = `${where} answered ${e.command ? `${e.command} ` : ""}with an error: `;
+  return (lead + text).slice(0, 1000);
+}
+
+function failure(err: unknown, snap: ProviderSnapshot): SendOutcome {
+  const e = err as NodemailerError;
   const pe: ProviderError = { code: e.code, responseCode: e.responseCode, response: e.response ?? e.message, command: e.command };
   const { cls } = classify(SMTP_TABLE, pe);
-  const response = (e.response ?? e.message ?? String(err)).slice(0, 1000);
-  return { ok: false, class: cls, response, code: e.code };
+  return { ok: false, class: cls, response: describeFailure(err, snap), code: e.code };
 }
 
 /**
@@ -57,9 +81,12 @@ export class SmtpAdapter implements ProviderAdapter {
     try {
       raw = toSevenBit(msg.raw);
     } catch (e) {
-      return { ok: false, class: "permanent_recipient", response: `message cannot be made 7-bit safe for SMTP: ${(e as Error).message}` };
+      // Not the provider's fault and not fixable by retrying: the message itself cannot go out.
+      if (e instanceof SevenBitError) return { ok: false, class: "permanent_recipient", response: `message cannot be made 7-bit safe for SMTP: ${e.message}` };
+      throw e;
     }
     try {
+      // The message is 7-bit now, so MAIL FROM never declares BODY=8BITMIME (use8BitMime unset).
       const info = await this.transport.sendMail({ envelope: { from: msg.envelope.from, to: msg.envelope.to }, raw });
       const rejected = (info.rejected ?? []) as string[];
       if (rejected.length && rejected.length === msg.envelope.to.length) {
@@ -68,7 +95,7 @@ export class SmtpAdapter implements ProviderAdapter {
       const note = rejected.length ? ` (rejected: ${rejected.join(", ")})` : "";
       return { ok: true, response: String(info.response ?? "250 OK") + note, providerMessageId: info.messageId };
     } catch (err) {
-      return failure(err);
+      return failure(err, this.snap);
     }
   }
 
@@ -78,8 +105,7 @@ export class SmtpAdapter implements ProviderAdapter {
       await t.verify();
       return { success: true, message: `connected to ${this.snap.record.smtp_host}:${this.snap.record.smtp_port}${this.snap.record.smtp_username ? " and authenticated" : ""}` };
     } catch (err) {
-      const f = failure(err) as { response: string };
-      return { success: false, message: f.response };
+      return { success: false, message: describeFailure(err, this.snap) };
     } finally {
       t.close();
     }
