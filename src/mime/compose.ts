@@ -1,9 +1,153 @@
-import MailComposer from "nodemailer/lib/mail-composer/index.js";
-import type { ComposeAddress, ComposeSpec } from "../types.ts";
+import MimeNode from "nodemailer/lib/mime-node/index.js";
+import type { ComposeAddress, ComposeAttachment, ComposeSpec } from "../types.ts";
 
 /** CRLF for every line end, a lone CR or LF included (strict upstreams refuse bare LF). */
 export function crlf(s: string): string {
   return s.replace(/\r\n|\r|\n/g, "\r\n");
+}
+
+/**
+ * A header value nodemailer writes as given (no encoding, no folding of its own): used where we
+ * encode and fold ourselves. Its typings only know plain strings, hence this shape.
+ */
+interface Prepared {
+  prepared: true;
+  value: string;
+}
+type HeaderValue = string | Prepared | Date | { name: string; address: string } | Array<{ name: string; address: string }>;
+interface Node {
+  createChild(contentType: string, options?: object): Node;
+  setHeader(key: string, value: HeaderValue): Node;
+  addHeader(key: string, value: HeaderValue): Node;
+  setContent(content: string | Buffer): Node;
+  build(): Promise<Buffer>;
+}
+
+/** What the message tree is made of before nodemailer writes it. */
+type Part =
+  | { kind: "multipart"; subtype: "mixed" | "alternative" | "related"; children: Part[] }
+  | { kind: "text"; type: "text/plain" | "text/html"; content: string }
+  | { kind: "file"; att: ComposeAttachment };
+
+const NODE_OPTIONS = { disableFileAccess: true, disableUrlAccess: true };
+
+/**
+ * The MIME structure for an API send, as mail clients expect it:
+ * mixed( alternative( text, related( html, inline… ) ), attachments… ), each level present only
+ * when needed. An attachment with a content_id is inline (Content-ID, disposition inline) and
+ * sits in multipart/related beside the HTML that refers to it; without HTML it goes with the
+ * other attachments, still inline.
+ */
+export function messageTree(spec: Pick<ComposeSpec, "text" | "html" | "attachments">): Part {
+  const text: Part | null = spec.text ? { kind: "text", type: "text/plain", content: crlf(spec.text) } : null;
+  const html: Part | null = spec.html !== undefined ? { kind: "text", type: "text/html", content: crlf(spec.html) } : null;
+  const inline = spec.attachments.filter((a) => a.cid).map((att): Part => ({ kind: "file", att }));
+  const attached = spec.attachments.filter((a) => !a.cid).map((att): Part => ({ kind: "file", att }));
+  let htmlish: Part | null = html;
+  if (html && inline.length) htmlish = { kind: "multipart", subtype: "related", children: [html, ...inline] };
+  else if (!html) attached.unshift(...inline);
+  let main: Part | null = text && htmlish ? { kind: "multipart", subtype: "alternative", children: [text, htmlish] } : (htmlish ?? text);
+  main ??= { kind: "text", type: "text/plain", content: "" };
+  return attached.length ? { kind: "multipart", subtype: "mixed", children: [main, ...attached] } : main;
+}
+
+function contentTypeOf(p: Part): string {
+  if (p.kind === "multipart") return p.subtype === "related" ? 'multipart/related; type="text/html"' : `multipart/${p.subtype}`;
+  if (p.kind === "text") return `${p.type}; charset=utf-8`;
+  return "application/octet-stream"; // replaced by the prepared header below
+}
+
+function materialise(p: Part, parent: Node | null): Node {
+  const node: Node = parent
+    ? parent.createChild(contentTypeOf(p), NODE_OPTIONS)
+    : (new MimeNode(contentTypeOf(p), NODE_OPTIONS) as unknown as Node);
+  if (p.kind === "multipart") for (const c of p.children) materialise(c, node);
+  else if (p.kind === "text") node.setContent(p.content);
+  else {
+    const a = p.att;
+    node.setHeader("Content-Type", { prepared: true, value: attachmentContentType(a) });
+    node.setHeader("Content-Transfer-Encoding", "base64");
+    node.setHeader("Content-Disposition", { prepared: true, value: foldParams([a.cid ? "inline" : "attachment", ...encodeParam("filename", a.filename)]) });
+    if (a.cid) node.setHeader("Content-ID", { prepared: true, value: `<${a.cid}>` });
+    node.setContent(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength));
+  }
+  return node;
+}
+
+/** The request's type (default application/octet-stream) with `name` set to the filename. */
+function attachmentContentType(a: ComposeAttachment): string {
+  const parts = splitParams(a.contentType ?? "application/octet-stream");
+  const kept = parts.slice(1).filter((x) => !/^name(\*|\s*=)/i.test(x));
+  return foldParams([parts[0]!.toLowerCase(), ...kept, ...encodeParam("name", a.filename)]);
+}
+
+/** Splits `type/sub; a=b; c="d;e"` at the semicolons outside quoted strings. */
+function splitParams(v: string): string[] {
+  return (v.match(/(?:"(?:[^"\\]|\\.)*"|[^;"])+/g) ?? [v]).map((s) => s.trim()).filter(Boolean);
+}
+
+const PLAIN_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,200}$/; // printable ASCII without " and \
+const ATTR_CHAR = /[A-Za-z0-9!#$&+.^_`|~-]/;
+
+/**
+ * A MIME parameter: a quoted string when the value is short printable ASCII without quotes or
+ * backslashes, otherwise RFC 2231 (`name*=utf-8''…`, in continuations of at most ~60 characters
+ * that never split a %XX). Never an RFC 2047 word inside quotes: that is not a valid parameter.
+ */
+export function encodeParam(name: string, value: string): string[] {
+  if (PLAIN_VALUE.test(value)) return [`${name}="${value}"`];
+  let enc = "";
+  for (const byte of Buffer.from(value, "utf8")) {
+    const ch = String.fromCharCode(byte);
+    enc += byte < 128 && ATTR_CHAR.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  const first = `utf-8''${enc}`;
+  if (first.length <= 60) return [`${name}*=${first}`];
+  const chunks: string[] = [];
+  let rest = first;
+  while (rest.length) {
+    let n = Math.min(60, rest.length);
+    const pct = rest.lastIndexOf("%", n - 1);
+    if (pct >= 0 && pct > n - 3) n = pct; // keep %XX whole
+    chunks.push(rest.slice(0, n));
+    rest = rest.slice(n);
+  }
+  return chunks.map((c, i) => `${name}*${i}*=${c}`);
+}
+
+/** `value; p1; p2` with each parameter on its own folded line once the line gets long. */
+function foldParams(items: string[]): string {
+  let out = items[0]!;
+  let line = out.length + 20; // room for the header name
+  for (const p of items.slice(1)) {
+    if (line + p.length + 2 > 78) {
+      out += `;\r\n ${p}`;
+      line = p.length + 1;
+    } else {
+      out += `; ${p}`;
+      line += p.length + 2;
+    }
+  }
+  return out;
+}
+
+/**
+ * Folds an ASCII header line at its own whitespace only (a CRLF goes in before a space, so
+ * unfolding gives back exactly the value); a value without whitespace stays on one line.
+ */
+export function foldAtWhitespace(name: string, value: string, width = 78): string {
+  let out = "";
+  let line = name.length + 2;
+  for (const word of value.split(/(?=[ \t])/)) {
+    if (out && line + word.length > width) {
+      out += `\r\n${word}`;
+      line = word.length;
+    } else {
+      out += word;
+      line += word.length;
+    }
+  }
+  return out;
 }
 
 function addr(a: ComposeAddress): { name: string; address: string } {
@@ -11,35 +155,24 @@ function addr(a: ComposeAddress): { name: string; address: string } {
 }
 
 /**
- * Builds the RFC 5322 message for an API send with nodemailer's MailComposer. Message-ID and Date
- * come from the spec (fixed at acceptance), so every attempt sends the same message. No Bcc header
- * is written: Bcc recipients exist only in the envelope.
+ * Builds the RFC 5322 message for an API send. Message-ID and Date come from the spec (fixed at
+ * acceptance), so every attempt sends the same message. No Bcc header is written: Bcc recipients
+ * exist only in the envelope.
  */
 export async function composeRaw(spec: ComposeSpec): Promise<Buffer> {
-  const mail = {
-    from: addr(spec.from),
-    to: spec.to.map(addr),
-    cc: spec.cc.length ? spec.cc.map(addr) : undefined,
-    replyTo: spec.replyTo ? addr(spec.replyTo) : undefined,
-    subject: spec.subject,
-    text: spec.text !== undefined ? crlf(spec.text) : undefined,
-    html: spec.html !== undefined ? crlf(spec.html) : undefined,
-    messageId: `<${spec.messageId}>`,
-    date: new Date(spec.date),
-    headers: spec.headers.map(([key, value]) => ({ key, value })),
-    attachments: spec.attachments.map((a) => ({
-      filename: a.filename,
-      content: Buffer.from(a.content),
-      contentType: a.contentType,
-      cid: a.cid,
-      contentDisposition: a.cid ? ("inline" as const) : ("attachment" as const),
-    })),
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    keepBcc: false,
-  };
-  const composer = new MailComposer(mail as ConstructorParameters<typeof MailComposer>[0]);
-  return new Promise<Buffer>((resolve, reject) => {
-    composer.compile().build((err, msg) => (err ? reject(err) : resolve(msg)));
-  });
+  const root = materialise(messageTree(spec), null);
+  root.setHeader("From", addr(spec.from));
+  if (spec.to.length) root.setHeader("To", spec.to.map(addr));
+  if (spec.cc.length) root.setHeader("Cc", spec.cc.map(addr));
+  if (spec.replyTo) root.setHeader("Reply-To", addr(spec.replyTo));
+  root.setHeader("Subject", spec.subject);
+  root.setHeader("Message-ID", `<${spec.messageId}>`);
+  root.setHeader("Date", new Date(spec.date));
+  for (const [key, value] of spec.headers) {
+    // ASCII values go out as given (folded only at their own spaces: a URL is never cut);
+    // nodemailer encodes the others as RFC 2047 words, and formats References itself.
+    if (/^[\x20-\x7e\t]*$/.test(value) && key !== "References") root.addHeader(key, { prepared: true, value: foldAtWhitespace(key, value) });
+    else root.addHeader(key, value);
+  }
+  return root.build();
 }
