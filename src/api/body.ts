@@ -10,7 +10,11 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024;
  */
 export async function readBodyText(request: Request, limit: number = MAX_BODY_BYTES): Promise<string> {
   const buf = await readBodyBytes(request, limit);
-  return new TextDecoder("utf-8", { fatal: false }).decode(buf);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch {
+    throw new ApiError("invalid_parameter", "request body is not valid UTF-8; JSON must be sent as UTF-8", { param: "body" });
+  }
 }
 
 export async function readBodyBytes(request: Request, limit: number = MAX_BODY_BYTES): Promise<Uint8Array> {

@@ -1,9 +1,7 @@
 import type { Gateway } from "../../gateway.ts";
 import { newId } from "../../ids.ts";
-import { crlf } from "../../mime/compose.ts";
 import type { Submission } from "../../submit.ts";
 import type { ComposeAddress } from "../../types.ts";
-import type { FieldIssue } from "../errors.ts";
 import type { ValidatedSend } from "./validate.ts";
 
 function display(a: ComposeAddress): string {
@@ -22,8 +20,7 @@ function estimateSize(v: ValidatedSend): number {
  * to, cc and bcc once) and what builds the MIME message in a worker, with the Message-ID and
  * Date fixed now.
  */
-export function toSubmission(gw: Gateway, v: ValidatedSend, resolveIssues: FieldIssue[] = []): Submission {
-  void resolveIssues;
+export function toSubmission(gw: Gateway, v: ValidatedSend): Submission {
   const id = newId("eml");
   const rcpts: string[] = [];
   const seen = new Set<string>();
@@ -63,5 +60,3 @@ export function toSubmission(gw: Gateway, v: ValidatedSend, resolveIssues: Field
     },
   };
 }
-
-export { crlf };

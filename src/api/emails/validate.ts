@@ -48,6 +48,24 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+/** Length in Unicode code points, as JSON Schema's minLength/maxLength count it (an emoji is one). */
+export function charLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++, n++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
+}
+
+/** More than `max` code points? (A string of at most `max` UTF-16 units never is.) */
+export function tooLong(s: string, max: number): boolean {
+  return s.length > max && charLength(s) > max;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -86,7 +104,7 @@ function address(issues: Issues, path: string, v: unknown): ComposeAddress | nul
   const before = issues.length;
   unknownKeys(issues, path, v, ADDRESS_KEYS);
   let email: string | null = null;
-  if (v.email === undefined) issue(issues, `${path}.email`, "invalid_type", "required");
+  if (v.email === undefined) issue(issues, `${path}.email`, "invalid_type", "is required: the email address");
   else if (typeof v.email !== "string") issue(issues, `${path}.email`, "invalid_type", `expected a string, got ${typeName(v.email)}`);
   else if (!v.email.isWellFormed()) issue(issues, `${path}.email`, "invalid_string", "contains invalid Unicode");
   else {
@@ -97,7 +115,7 @@ function address(issues: Issues, path: string, v: unknown): ComposeAddress | nul
   let name: string | undefined;
   if (v.name !== undefined && v.name !== null) {
     if (typeof v.name !== "string") issue(issues, `${path}.name`, "invalid_type", `expected a string, got ${typeName(v.name)}`);
-    else if (v.name.length > 100) issue(issues, `${path}.name`, "too_big", "must be at most 100 characters");
+    else if (tooLong(v.name, 100)) issue(issues, `${path}.name`, "too_big", `the display name must be at most 100 characters (got ${charLength(v.name)})`);
     else if (checkLine(issues, `${path}.name`, v.name, "the display name")) name = v.name.trim() || undefined;
   }
   if (issues.length !== before || email === null) return null;
@@ -114,7 +132,7 @@ function addressList(issues: Issues, path: string, v: unknown, max: number, allo
     issue(issues, path, "invalid_type", allowSingle ? `expected an object {email, name?} or a list of them, got ${typeName(v)}` : `expected a list of {email, name?}, got ${typeName(v)}`);
     return [];
   }
-  if (v.length > max) issue(issues, path, "too_big", `at most ${max} recipients`);
+  if (v.length > max) issue(issues, path, "too_big", `at most ${max} recipients in ${path} (got ${v.length})`);
   const out: ComposeAddress[] = [];
   v.forEach((item, i) => {
     const a = address(issues, `${path}.${i}`, item);
@@ -123,7 +141,11 @@ function addressList(issues: Issues, path: string, v: unknown, max: number, allo
   return out;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Linear on purpose: a backtracking pattern gives up on a 20 MB attachment and calls it invalid. */
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+function isBase64(s: string): boolean {
+  return s.length % 4 === 0 && BASE64_CHARS.test(s);
+}
 const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?:\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(?:[A-Za-z0-9!#$&^_.+-]+|"[^"\\\r\n]*"))*\s*;?$/;
 const HEADER_NAME = /^[!-9;-~]+$/;
 
@@ -152,27 +174,28 @@ function attachments(issues: Issues, v: unknown, refs: Array<{ index: number; id
     const before = issues.length;
     unknownKeys(issues, p, a, INLINE_ATTACHMENT_KEYS);
     let filename = "";
-    if (typeof a.filename !== "string") issue(issues, `${p}.filename`, "invalid_type", a.filename === undefined ? "required" : `expected a string, got ${typeName(a.filename)}`);
-    else if (a.filename.length < 1) issue(issues, `${p}.filename`, "too_small", "must not be empty");
-    else if (a.filename.length > 255) issue(issues, `${p}.filename`, "too_big", `must be at most 255 characters (got ${a.filename.length}); shorten it rather than have it cut`);
-    else if (checkLine(issues, `${p}.filename`, a.filename, "the filename")) {
-      if (/[\/\\]/.test(a.filename)) issue(issues, `${p}.filename`, "invalid_string", "must be a file name, not a path (no / or \\)");
-      else filename = a.filename;
-    }
+    if (typeof a.filename !== "string") issue(issues, `${p}.filename`, "invalid_type", a.filename === undefined ? "is required: the file name the recipient sees" : `expected a string, got ${typeName(a.filename)}`);
+    else if (a.filename.length < 1) issue(issues, `${p}.filename`, "too_small", "the filename must not be empty");
+    else if (tooLong(a.filename, 255)) {
+      issue(issues, `${p}.filename`, "too_big", `the filename must be at most 255 characters (got ${charLength(a.filename)}); shorten it rather than have it cut`);
+    } else if (checkLine(issues, `${p}.filename`, a.filename, "the filename")) filename = a.filename;
     if (a.encoding !== undefined && a.encoding !== "base64") issue(issues, `${p}.encoding`, "invalid_enum_value", 'the only supported encoding is "base64"');
     let content: Uint8Array | null = null;
-    if (typeof a.content !== "string") issue(issues, `${p}.content`, "invalid_type", a.content === undefined ? "required" : `expected a base64 string, got ${typeName(a.content)}`);
+    if (typeof a.content !== "string") issue(issues, `${p}.content`, "invalid_type", a.content === undefined ? "is required: the file's bytes in base64" : `expected a base64 string, got ${typeName(a.content)}`);
     else {
       const compact = a.content.replace(/[\r\n\t ]+/g, "");
-      if (compact.length === 0) issue(issues, `${p}.content`, "too_small", "must not be empty");
-      else if (!BASE64.test(compact)) issue(issues, `${p}.content`, "invalid_string", "is not valid base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)");
+      if (compact.length === 0) issue(issues, `${p}.content`, "too_small", "the content must not be empty");
+      else if (!isBase64(compact)) issue(issues, `${p}.content`, "invalid_string", "the content is not valid base64 (only A-Z a-z 0-9 + /, padded with = to a multiple of 4 characters)");
       else content = Buffer.from(compact, "base64");
     }
     let contentType: string | undefined;
     if (a.type !== undefined && a.type !== null) {
       if (typeof a.type !== "string") issue(issues, `${p}.type`, "invalid_type", `expected a MIME type string, got ${typeName(a.type)}`);
       else if (a.type.length > 255 || !MIME_TYPE.test(a.type)) issue(issues, `${p}.type`, "invalid_string", `"${a.type.slice(0, 80)}" is not a MIME type like application/pdf`);
-      else contentType = a.type;
+      else if (/^\s*(multipart|message)\//i.test(a.type)) {
+        // Such parts may not be base64-encoded (RFC 2046), so they cannot be carried as given.
+        issue(issues, `${p}.type`, "invalid_string", `an attachment cannot be ${a.type.split(";")[0]}; send the file as application/octet-stream`);
+      } else contentType = a.type;
     }
     let cid: string | undefined;
     if (a.content_id !== undefined && a.content_id !== null) {
@@ -218,8 +241,8 @@ function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
       issue(issues, p, "invalid_type", `expected a string, got ${typeName(value)}`);
       continue;
     }
-    if (value.length > 500) {
-      issue(issues, p, "too_big", "must be at most 500 characters");
+    if (tooLong(value, 500)) {
+      issue(issues, p, "too_big", `the value of ${name} must be at most 500 characters (got ${charLength(value)})`);
       continue;
     }
     if (!checkLine(issues, p, value, "the header value")) continue;
@@ -237,28 +260,32 @@ export function validateSend(body: unknown): { ok: true; value: ValidatedSend } 
   unknownKeys(issues, "", body, TOP_KEYS);
 
   let from: ComposeAddress | null = null;
-  if (body.from === undefined) issue(issues, "from", "invalid_type", "required");
+  if (body.from === undefined) issue(issues, "from", "invalid_type", "is required: the sender as {email, name?}");
   else from = address(issues, "from", body.from);
 
   let to: ComposeAddress[] = [];
-  if (body.to === undefined) issue(issues, "to", "invalid_type", "required");
+  if (body.to === undefined) issue(issues, "to", "invalid_type", "is required: the recipient as {email, name?} (or a list of them)");
   else {
     to = addressList(issues, "to", body.to, MAX_RECIPIENTS, true);
-    if (Array.isArray(body.to) && body.to.length === 0) issue(issues, "to", "too_small", "at least one recipient");
+    if (Array.isArray(body.to) && body.to.length === 0) issue(issues, "to", "too_small", "needs at least one recipient");
   }
   const cc = addressList(issues, "cc", body.cc, MAX_RECIPIENTS - 1, false);
   const bcc = addressList(issues, "bcc", body.bcc, MAX_RECIPIENTS - 1, false);
-  const total = (Array.isArray(body.to) ? body.to.length : 1) + (Array.isArray(body.cc) ? body.cc.length : 0) + (Array.isArray(body.bcc) ? body.bcc.length : 0);
-  if (total > MAX_RECIPIENTS) issue(issues, "to", "too_big", `at most ${MAX_RECIPIENTS} recipients over to, cc and bcc together (got ${total})`);
+  const count = (k: string, v: unknown) => (Array.isArray(v) ? v.length : k === "to" && isObject(v) ? 1 : 0);
+  const lists = (["to", "cc", "bcc"] as const).filter((k) => count(k, body[k]) > 0);
+  const total = lists.reduce((n, k) => n + count(k, body[k]), 0);
+  if (total > MAX_RECIPIENTS) {
+    issue(issues, lists.at(-1)!, "too_big", `at most ${MAX_RECIPIENTS} recipients over to, cc and bcc together (got ${total})`);
+  }
 
   let replyTo: ComposeAddress | undefined;
   if (body.reply_to !== undefined && body.reply_to !== null) replyTo = address(issues, "reply_to", body.reply_to) ?? undefined;
 
   let subject = "";
-  if (body.subject === undefined) issue(issues, "subject", "invalid_type", "required");
+  if (body.subject === undefined) issue(issues, "subject", "invalid_type", "is required");
   else if (typeof body.subject !== "string") issue(issues, "subject", "invalid_type", `expected a string, got ${typeName(body.subject)}`);
-  else if (body.subject.length < 1) issue(issues, "subject", "too_small", "must be at least 1 character");
-  else if (body.subject.length > 998) issue(issues, "subject", "too_big", "must be at most 998 characters");
+  else if (body.subject.length < 1) issue(issues, "subject", "too_small", "must not be empty (at least 1 character)");
+  else if (tooLong(body.subject, 998)) issue(issues, "subject", "too_big", `the subject must be at most 998 characters (got ${charLength(body.subject)})`);
   else if (checkLine(issues, "subject", body.subject, "the subject")) subject = body.subject;
 
   let html: string | undefined;
@@ -267,14 +294,17 @@ export function validateSend(body: unknown): { ok: true; value: ValidatedSend } 
     const v = body[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== "string") issue(issues, key, "invalid_type", `expected a string, got ${typeName(v)}`);
-    else if (v.length < min) issue(issues, key, "too_small", "must not be empty");
-    else if (v.length > MAX_BODY_CHARS) issue(issues, key, "too_big", `must be at most ${MAX_BODY_CHARS} characters`);
+    else if (v.length < min) issue(issues, key, "too_small", "must not be empty (leave it out to send text_body only)");
+    else if (tooLong(v, MAX_BODY_CHARS)) issue(issues, key, "too_big", `must be at most ${MAX_BODY_CHARS} characters (25 MB)`);
     else if (!v.isWellFormed()) issue(issues, key, "invalid_string", "contains an unpaired UTF-16 surrogate (invalid Unicode)");
     else if (key === "html_body") html = v;
     else text = v;
   }
-  if (body.html_body === undefined && body.text_body === undefined) {
-    issue(issues, "html_body", "invalid_type", "required (or give text_body)");
+  const absent = (v: unknown) => v === undefined || v === null;
+  if (absent(body.html_body) && absent(body.text_body)) {
+    issue(issues, "html_body", "invalid_type", "is required: give html_body, text_body or both");
+  } else if (absent(body.html_body) && body.text_body === "") {
+    issue(issues, "text_body", "too_small", "must not be empty when there is no html_body");
   }
 
   const headers = customHeaders(issues, body.custom_headers);
