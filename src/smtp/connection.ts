@@ -15,6 +15,9 @@ import { ENHANCED_CODE_AT_START, replies } from "./replies.ts";
  * 2. AUTH before TLS gets `530 5.7.0` (SPEC) instead of smtp-server's non-standard 538.
  * 3. EHLO before TLS does not advertise AUTH (RFC 4954 section 4: no plaintext password
  *    mechanism without TLS), so well-behaved clients never put the API key on the wire in clear.
+ * 4. A quoted local part is read as one address. smtp-server splits the path at blanks, so
+ *    `RCPT TO:<"bob@example.net> NOTIFY=SUCCESS"@example.com>` came out as the address
+ *    `"bob@example.net` with a NOTIFY parameter taken from inside the quotes.
  *
  * The tests in test/e2e/relay-*.test.ts pin the exact replies, so a smtp-server upgrade that
  * changes these internals shows up there.
@@ -37,6 +40,18 @@ export class RelayConnection extends SMTPConnection {
     }
   }
 
+  override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection["_parseAddressCommand"]> {
+    const text = String(rawCommand ?? "");
+    const colon = text.indexOf(":");
+    const rest = colon < 0 ? "" : text.slice(colon + 1).replace(/^ +/, "");
+    if (!rest.startsWith('<"')) return super._parseAddressCommand(rawName, rawCommand);
+    const q = quotedPath(rest);
+    if (!q) return false;
+    // smtp-server parses the command name and the parameters after the path; only the path is ours.
+    const parsed = super._parseAddressCommand(rawName, `${text.slice(0, colon)}:<quoted@placeholder.invalid>${q.after}`);
+    return parsed && { ...parsed, address: q.address };
+  }
+
   override handler_AUTH(command: Buffer, callback: () => void): void {
     if (!this.secure) {
       this.send(530, replies.authBeforeTls());
@@ -44,6 +59,26 @@ export class RelayConnection extends SMTPConnection {
     }
     super.handler_AUTH(command, callback);
   }
+}
+
+/**
+ * Splits `<"quoted local part"@domain> params` (RFC 5321 Quoted-string, backslash escapes) into
+ * the address without brackets and what follows the path; null when it is not well formed.
+ */
+export function quotedPath(rest: string): { address: string; after: string } | null {
+  let i = 2;
+  for (; i < rest.length; i++) {
+    const ch = rest.charCodeAt(i);
+    if (ch < 0x20 || ch === 0x7f) return null;
+    if (rest[i] === "\\") i++;
+    else if (rest[i] === '"') break;
+  }
+  if (i >= rest.length || rest[i + 1] !== "@") return null;
+  const gt = rest.indexOf(">", i + 2);
+  if (gt < 0 || !/^[^\s<>@]+$/.test(rest.slice(i + 2, gt))) return null;
+  const after = rest.slice(gt + 1);
+  if (after && !after.startsWith(" ")) return null;
+  return { address: rest.slice(1, gt), after };
 }
 
 export class RelayServer extends SMTPServer {

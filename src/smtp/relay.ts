@@ -30,7 +30,7 @@
  * - 10 failed logins on one connection: 421 4.7.0 and the connection is closed.
  */
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { checkAddress } from "../api/emails/address.ts";
+import { checkAddress, type AddressCheck } from "../api/emails/address.ts";
 import type { Gateway } from "../gateway.ts";
 import { newId } from "../ids.ts";
 import { assertCanSend, NoActiveProviders, submit } from "../submit.ts";
@@ -76,6 +76,12 @@ function paramsError(command: "MAIL" | "RCPT", addr: SMTPServerAddress): SmtpRep
     return replies.unsupportedParam(command, name, why);
   }
   return null;
+}
+
+/** The API's address rules; a quoted local part gets its own reason (only SMTP can carry one). */
+function checkPath(address: string): AddressCheck {
+  if (address.startsWith('"')) return { ok: false, reason: "quoted local parts are not accepted; use a plain address like user@example.com" };
+  return checkAddress(address);
 }
 
 /** Maps a failure of ours to its reply: scope without an active provider, else the store. */
@@ -142,7 +148,7 @@ function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: SMTPServerSes
   const bad = paramsError("MAIL", addr);
   if (bad) return cb(bad);
   if (!addr.address) return cb(replies.nullSender());
-  const c = checkAddress(addr.address);
+  const c = checkPath(addr.address);
   if (!c.ok) return cb(replies.badSender(c.reason));
   // Refuse at once when the key can reach no provider, before the client sends the message.
   assertCanSend(gw, session.user as KeyContext).then(
@@ -154,7 +160,7 @@ function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: SMTPServerSes
 function onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: Done): void {
   const bad = paramsError("RCPT", addr);
   if (bad) return cb(bad);
-  const c = checkAddress(addr.address);
+  const c = checkPath(addr.address);
   if (!c.ok) return cb(replies.badRecipient(c.reason));
   const rcpts = session.envelope.rcptTo;
   const again = rcpts.some((r) => r.address.toLowerCase() === addr.address.toLowerCase());
