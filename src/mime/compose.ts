@@ -92,26 +92,28 @@ const ATTR_CHAR = /[A-Za-z0-9!#$&+.^_`|~-]/;
 /**
  * A MIME parameter: a quoted string when the value is short printable ASCII without quotes or
  * backslashes, otherwise RFC 2231 (`name*=utf-8''…`, in continuations of at most ~60 characters
- * that never split a %XX). Never an RFC 2047 word inside quotes: that is not a valid parameter.
+ * that never split a character). Never an RFC 2047 word inside quotes: that is not a valid parameter.
  */
 export function encodeParam(name: string, value: string): string[] {
   if (PLAIN_VALUE.test(value)) return [`${name}="${value}"`];
-  let enc = "";
-  for (const byte of Buffer.from(value, "utf8")) {
-    const ch = String.fromCharCode(byte);
-    enc += byte < 128 && ATTR_CHAR.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  const first = `utf-8''${enc}`;
-  if (first.length <= 60) return [`${name}*=${first}`];
+  // Each character's %-encoding stays in one section: readers (Python's email package among
+  // them) decode the sections one by one, so a UTF-8 sequence cut in two would not decode.
   const chunks: string[] = [];
-  let rest = first;
-  while (rest.length) {
-    let n = Math.min(60, rest.length);
-    const pct = rest.lastIndexOf("%", n - 1);
-    if (pct >= 0 && pct > n - 3) n = pct; // keep %XX whole
-    chunks.push(rest.slice(0, n));
-    rest = rest.slice(n);
+  let cur = "utf-8''";
+  for (const ch of value) {
+    let enc = "";
+    for (const byte of Buffer.from(ch, "utf8")) {
+      const c = String.fromCharCode(byte);
+      enc += byte < 128 && ATTR_CHAR.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    }
+    if (cur.length + enc.length > 60) {
+      chunks.push(cur);
+      cur = "";
+    }
+    cur += enc;
   }
+  chunks.push(cur);
+  if (chunks.length === 1) return [`${name}*=${chunks[0]}`];
   return chunks.map((c, i) => `${name}*${i}*=${c}`);
 }
 
