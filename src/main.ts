@@ -47,7 +47,9 @@ try {
   throw e;
 }
 
-const workerFile = new URL("../workers/send-worker.ts", import.meta.url).href;
+// In the compiled binary this file is /$bunfs/root/<binary name> and the worker entry sits beside
+// it under /$bunfs/root/workers/ (scripts/build.ts embeds it); from source it is ../workers/.
+const workerFile = new URL(Bun.isStandaloneExecutable ? "./workers/send-worker.ts" : "../workers/send-worker.ts", import.meta.url).href;
 try {
   const running = await startGateway(cfg, { workerFile });
   if (running.bootstrap.created) {
