@@ -26,6 +26,7 @@ beforeAll(async () => {
   g = await startTestGateway();
 });
 afterAll(async () => {
+  SmtpClient.closeAll();
   await g?.stop();
 });
 beforeEach(async () => {

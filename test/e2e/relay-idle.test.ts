@@ -11,6 +11,7 @@ beforeAll(async () => {
   g = await startTestGateway({ env: { SENDMUX_SMTP_IDLE_TIMEOUT_MS: String(IDLE_MS) } });
 });
 afterAll(async () => {
+  SmtpClient.closeAll();
   await g?.stop();
 });
 

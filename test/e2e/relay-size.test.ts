@@ -10,6 +10,7 @@ beforeAll(async () => {
   g = await startTestGateway();
 });
 afterAll(async () => {
+  SmtpClient.closeAll();
   await g?.stop();
 });
 

@@ -19,6 +19,8 @@ export interface SmtpReply {
 export type ReplyOrClosed = SmtpReply | "closed";
 
 export class SmtpClient {
+  /** Every client not yet closed, so a test file can close what a failed test left open. */
+  private static live = new Set<SmtpClient>();
   private socket: net.Socket | tls.TLSSocket;
   private buf = "";
   private replies: SmtpReply[] = [];
@@ -31,6 +33,12 @@ export class SmtpClient {
   private constructor(socket: net.Socket | tls.TLSSocket) {
     this.socket = socket;
     this.attach(socket);
+    SmtpClient.live.add(this);
+  }
+
+  /** Closes every client still open (call before stopping the gateway). */
+  static closeAll(): void {
+    for (const c of SmtpClient.live) c.close();
   }
 
   /** Connects (implicit TLS with `tls: true`) and waits for the greeting. */
@@ -82,6 +90,7 @@ export class SmtpClient {
 
   private markClosed(): void {
     this.closed = true;
+    SmtpClient.live.delete(this);
     this.wake();
   }
 
@@ -115,8 +124,9 @@ export class SmtpClient {
     return this.replies.length;
   }
 
+  /** Writes exactly these bytes (a string as UTF-8). */
   write(bytes: string | Uint8Array): void {
-    this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
+    this.socket.write(typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes);
   }
 
   /** Writes one command line (CRLF added) and reads its reply. */
@@ -147,7 +157,7 @@ export class SmtpClient {
 
   close(): void {
     this.socket.destroy();
-    this.closed = true;
+    this.markClosed();
   }
 }
 
