@@ -54,12 +54,10 @@ export class ApiError extends Error {
 
 /** 422 listing every failing field; `param` names the first. */
 export function validationError(issues: FieldIssue[]): ApiError {
-  const first = issues[0];
-  const msg =
-    issues.length === 1
-      ? `${first!.field}: ${first!.message}`
-      : `${issues.length} fields are invalid; the first is ${first!.field}: ${first!.message}`;
-  return new ApiError("validation_error", msg, { param: first?.field, errors: issues });
+  const first = issues[0]!;
+  const what = first.field ? `${first.field}: ${first.message}` : first.message;
+  const msg = issues.length === 1 ? what : `${issues.length} fields are invalid; the first is ${what}`;
+  return new ApiError("validation_error", msg, { param: first.field || undefined, errors: issues });
 }
 
 export function notFound(what: string, id: string): ApiError {

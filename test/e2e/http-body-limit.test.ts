@@ -51,7 +51,7 @@ function rawRequest(head: string, next: () => Buffer | null): Promise<RawRespons
         if (!sock.write(chunk)) return void sock.once("drain", pump);
       }
     };
-    sock.on("data", (d) => {
+    sock.on("data", (d: Buffer) => {
       answered = true;
       got = Buffer.concat([got, d]);
       const end = got.indexOf("\r\n\r\n");

@@ -212,6 +212,11 @@ function attachments(issues: Issues, v: unknown, refs: Array<{ index: number; id
   return out;
 }
 
+/** Control characters shown as escapes (`\r`, `\n`, `\x00`), for field paths and messages. */
+function visible(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
 function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
   if (v === undefined || v === null) return [];
   if (!isObject(v)) {
@@ -221,9 +226,9 @@ function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const seen = new Map<string, string>();
   for (const [name, value] of Object.entries(v)) {
-    const p = `custom_headers.${name}`;
+    const p = `custom_headers.${visible(name)}`;
     if (!HEADER_NAME.test(name) || name.length > 76) {
-      issue(issues, p, "invalid_key", `"${name.slice(0, 60).replace(/[\r\n]/g, "\\n")}" is not a valid header name (printable ASCII without spaces or colons)`);
+      issue(issues, p, "invalid_key", `"${visible(name.slice(0, 60))}" is not a valid header name (at most 76 printable ASCII characters, no spaces or colons)`);
       continue;
     }
     const lc = name.toLowerCase();
@@ -254,7 +259,7 @@ function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
 export function validateSend(body: unknown): { ok: true; value: ValidatedSend } | { ok: false; issues: FieldIssue[] } {
   const issues: Issues = [];
   if (!isObject(body)) {
-    issue(issues, "", "invalid_type", `expected an object, got ${typeName(body)}`);
+    issue(issues, "", "invalid_type", `a message must be a JSON object {from, to, subject, html_body, …}, got ${typeName(body)}`);
     return { ok: false, issues };
   }
   unknownKeys(issues, "", body, TOP_KEYS);
