@@ -28,6 +28,8 @@
  * - Idle for SENDMUX_SMTP_IDLE_TIMEOUT_MS while the relay waits for the client (also in the middle
  *   of DATA): 421 4.4.2 and the connection is closed; a partial message is dropped, never queued.
  * - 10 failed logins on one connection: 421 4.7.0 and the connection is closed.
+ * - The key is checked again at every MAIL: once revoked, the session gets 530 5.7.0 and may log
+ *   in again with another key.
  */
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { checkAddress, type AddressCheck } from "../api/emails/address.ts";
@@ -61,6 +63,8 @@ type Done = (err?: Error | null) => void;
 /** Per-connection state of ours; smtp-server keeps the session object for the connection's life. */
 interface RelaySession extends SMTPServerSession {
   authFailures?: number;
+  /** The key the session logged in with, checked again for every message (revocation is at once). */
+  apiKey?: string;
 }
 
 const MAIL_PARAMS = new Set(["SIZE", "BODY", "AUTH"]);
@@ -114,7 +118,7 @@ export async function startRelay(gw: Gateway, opts: RelayOptions): Promise<Relay
     closeTimeout: 5000,
     logger: false,
     onAuth: (auth, session, cb) => onAuth(gw, auth, session as RelaySession, cb),
-    onMailFrom: (addr, session, cb) => onMailFrom(gw, addr, session, cb),
+    onMailFrom: (addr, session, cb) => onMailFrom(gw, addr, session as RelaySession, cb),
     onRcptTo: (addr, session, cb) => onRcptTo(addr, session, cb),
     onData: (stream, session, cb) => onData(gw, stream, session, cb),
   });
@@ -139,22 +143,33 @@ function onAuth(gw: Gateway, auth: SMTPServerAuthentication, session: RelaySessi
   const password = (auth.password ?? "").trim();
   if (!password) return fail();
   gw.keys.authenticate(password).then(
-    (ctx) => (ctx ? cb(null, { user: ctx }) : fail()),
+    (ctx) => {
+      if (!ctx) return fail();
+      session.apiKey = password;
+      cb(null, { user: ctx });
+    },
     (e) => cb(failureReply(gw, e, "AUTH")),
   );
 }
 
-function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: SMTPServerSession, cb: Done): void {
+function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: RelaySession, cb: Done): void {
   const bad = paramsError("MAIL", addr);
   if (bad) return cb(bad);
   if (!addr.address) return cb(replies.nullSender());
   const c = checkPath(addr.address);
   if (!c.ok) return cb(replies.badSender(c.reason));
-  // Refuse at once when the key can reach no provider, before the client sends the message.
-  assertCanSend(gw, session.user as KeyContext).then(
-    () => cb(),
-    (e) => cb(failureReply(gw, e, "MAIL")),
-  );
+  void (async () => {
+    // The key may have been revoked since AUTH (a cached lookup; a revoke clears the cache).
+    const ctx = await gw.keys.authenticate(session.apiKey ?? "");
+    if (!ctx) {
+      session.user = undefined;
+      return cb(replies.keyRevoked());
+    }
+    session.user = ctx;
+    // Refuse at once when the key can reach no provider, before the client sends the message.
+    await assertCanSend(gw, ctx);
+    cb();
+  })().catch((e) => cb(failureReply(gw, e, "MAIL")));
 }
 
 function onRcptTo(addr: SMTPServerAddress, session: SMTPServerSession, cb: Done): void {

@@ -28,6 +28,8 @@ export const replies = {
   authBeforeTls: () => "5.7.0 Must issue a STARTTLS command first: log in only after TLS is up",
   authRequired: "5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
   authInvalid: () => smtpError(535, "5.7.8", "Authentication credentials invalid: the password must be a valid Sendmux API key (smx_...)"),
+  keyRevoked: () =>
+    smtpError(530, "5.7.0", "The API key this connection logged in with is no longer valid (revoked); log in again with a valid key"),
   authTooManyFailures: () => smtpError(421, "4.7.0", "Too many failed logins on this connection; closing"),
   nullSender: () =>
     smtpError(553, "5.1.7", "The null sender <> is not accepted: give the address the message is sent from, as in MAIL FROM:<you@example.com>"),

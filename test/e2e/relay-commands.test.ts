@@ -82,13 +82,18 @@ describe("TLS and AUTH", () => {
     c.close();
   });
 
-  test("a revoked key no longer logs in", async () => {
+  test("a revoked key no longer logs in, and a session that logged in with it gets 530 5.7.0 at its next MAIL", async () => {
     const made = await g.api("POST", "/api/v1/api-keys", { name: "relay-revoke", permission: "send", scope: { type: "all" } });
     expect(made.status).toBe(201);
-    const c1 = await starttls();
-    expect(codeOf(await c1.command(plain(made.json.data.token)))).toBe("235");
-    c1.close();
+    const open = await loginClient(g.smtpsPort, made.json.data.token, { tls: "implicit" });
+    const before = await sendOn(open, "sender@example.com", ["alice@example.net"], "Subject: before revoke\r\n\r\nx\r\n");
+    expect(before.code).toBe(250);
     expect((await g.api("DELETE", `/api/v1/api-keys/${made.json.data.id}`)).status).toBeLessThan(300);
+    expect(text(await open.command("MAIL FROM:<sender@example.com>"))).toMatch(/^530 5\.7\.0 .*revoked/);
+    expect(text(await open.command("MAIL FROM:<sender@example.com>"))).toMatch(/^530 5\.7\.0 /);
+    expect(codeOf(await open.command(plain(g.token)))).toBe("235");
+    expectCode(await open.command("MAIL FROM:<sender@example.com>"), 250);
+    open.close();
     const c2 = await starttls();
     expect(text(await c2.command(plain(made.json.data.token)))).toMatch(/^535 5\.7\.8 /);
     c2.close();
