@@ -95,8 +95,10 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
         gw.metrics.httpRequests.inc({ method: req.method, status: String(res.status) });
         return res;
       },
-      // Our own reader enforces 25 MB with the documented 413; this is only a backstop.
-      maxRequestBodySize: 64 * 1024 * 1024,
+      // Our own reader (src/api/body.ts) enforces 25 MB while reading, with the documented 413
+      // envelope. Bun's own limit would answer a larger Content-Length with a bare 413 before
+      // our handler runs, so it is set out of the way; bodies are streamed, never pre-buffered.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     });
     cleanups.push(() => http.stop(true));
 
