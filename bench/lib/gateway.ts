@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { RedisServer } from "../../src/redis/managed.ts";
+import { spawnGateway, type GatewayProcess } from "../../test/helpers/process.ts";
+
+export interface BenchGateway {
+  gw: GatewayProcess;
+  redis: RedisServer;
+  /** Messages stored so far (every account's message index), read straight from Redis. */
+  stored(): Promise<number>;
+  /** Creates `n` send keys with the given scope (so the per-key rate limit is never what is measured). */
+  keys(n: number, scope?: unknown): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh redis-server of the bench's own (Unix socket, AOF with fsync always: the managed default;
+ * BENCH_REDIS_FSYNC=everysec to see what the per-write fsync costs)
+ * and the gateway as a child process (`bun run src/main.ts`) with default settings otherwise.
+ */
+export async function startBenchGateway(): Promise<BenchGateway> {
+  const dir = mkdtempSync(join(tmpdir(), "smx-bench-"));
+  const fsync = process.env.BENCH_REDIS_FSYNC === "everysec" ? "everysec" : "always";
+  const redis = await RedisServer.start({ dir: join(dir, "redis"), fsync });
+  let gw: GatewayProcess;
+  try {
+    gw = await spawnGateway({ dataDir: join(dir, "data"), redisUrl: redis.url, env: { SENDMUX_WORKERS: "2", SENDMUX_NODE_ID: "bench" } });
+  } catch (e) {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const r = new Redis({ path: redis.socketPath, lazyConnect: true });
+  r.on("error", () => {});
+  return {
+    gw,
+    redis,
+    async stored() {
+      let total = 0;
+      let cursor = "0";
+      do {
+        const [next, keys] = await r.scan(cursor, "MATCH", "smx:{a:*}:msgs", "COUNT", 1000);
+        cursor = next;
+        for (const k of keys) total += await r.zcard(k);
+      } while (cursor !== "0");
+      return total;
+    },
+    async keys(n, scope = { type: "all" }) {
+      const out: string[] = [];
+      for (let i = 0; i < n; i += 8) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(8, n - i) }, async (_, k) => {
+            const res = await gw.api("POST", "/api/v1/api-keys", { name: `bench ${i + k}`, permission: "send", scope });
+            if (res.status !== 201) throw new Error(`creating a bench key: HTTP ${res.status} ${JSON.stringify(res.json)}`);
+            return res.json.data.token as string;
+          }),
+        );
+        out.push(...batch);
+      }
+      return out;
+    },
+    async stop() {
+      r.disconnect();
+      await gw.stop().catch(() => {});
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
