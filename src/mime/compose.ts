@@ -1,3 +1,4 @@
+import { detectMimeType } from "nodemailer/lib/mime-funcs/index.js";
 import MimeNode from "nodemailer/lib/mime-node/index.js";
 import type { ComposeAddress, ComposeAttachment, ComposeSpec } from "../types.ts";
 
@@ -74,9 +75,9 @@ function materialise(p: Part, parent: Node | null): Node {
   return node;
 }
 
-/** The request's type (default application/octet-stream) with `name` set to the filename. */
+/** The request's type (by default the one the filename's extension implies) with `name` set. */
 function attachmentContentType(a: ComposeAttachment): string {
-  const parts = splitParams(a.contentType ?? "application/octet-stream");
+  const parts = splitParams(a.contentType ?? detectMimeType(a.filename));
   const kept = parts.slice(1).filter((x) => !/^name(\*|\s*=)/i.test(x));
   return foldParams([parts[0]!.toLowerCase(), ...kept, ...encodeParam("name", a.filename)]);
 }

@@ -104,6 +104,12 @@ describe("composeRaw", () => {
     expect(text).not.toContain("old.ics");
   });
 
+  test("without a type, the filename's extension gives it", async () => {
+    const raw = (await composeRaw(spec({ attachments: [file("terms.pdf", "%PDF"), file("data.weird-ext", "x")] }))).toString("latin1");
+    expect(raw).toContain('Content-Type: application/pdf; name="terms.pdf"');
+    expect(raw).toContain('Content-Type: application/octet-stream; name="data.weird-ext"');
+  });
+
   test("an inline part carries exactly one pair of angle brackets", async () => {
     const raw = await composeRaw(spec({ attachments: [file("logo.png", "png", "image/png", "logo@example.com")] }));
     expect(await pycheck(raw, ["inline_cid:logo@example.com", "inline_related:logo@example.com", "mime_tree:multipart/alternative(text/plain,multipart/related(text/html,image/png))"])).toEqual([]);
