@@ -91,7 +91,7 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
       hostname: cfg.httpAddr.host,
       port: cfg.httpAddr.port,
       fetch: async (req) => {
-        const res = await app.fetch(req);
+        const res = await app.fetch(withRoutableUrl(req));
         gw.metrics.httpRequests.inc({ method: req.method, status: String(res.status) });
         return res;
       },
@@ -146,4 +146,17 @@ function unlockDataDir(dataDir: string): void {
   } catch {
     /* already gone */
   }
+}
+
+/**
+ * Elysia finds the path by searching for "/" from index 11 of the URL, which skips into the path
+ * when the Host is three characters or fewer ("http://api/…"): every route would answer 404.
+ * Such requests get a URL with a longer host; nothing else reads the URL's host.
+ */
+export function withRoutableUrl(req: Request): Request {
+  const slash = req.url.indexOf("/", 8);
+  if (slash === -1 || slash >= 11) return req;
+  const u = new URL(req.url);
+  u.hostname = "sendmux.internal";
+  return new Request(u.href, req);
 }
