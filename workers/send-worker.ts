@@ -75,5 +75,11 @@ export default async function run(task: WorkerTask): Promise<unknown> {
       if (cur) await cur.adapter.close().catch(() => {});
       return true;
     }
+    case "closeAll": {
+      const all = [...adapters.values()];
+      adapters.clear();
+      await Promise.all(all.map((a) => a.adapter.close().catch(() => {})));
+      return true;
+    }
   }
 }

@@ -63,6 +63,8 @@ export class ShardPool {
   }
 
   async destroy(): Promise<void> {
+    // Warm upstream connections first: a worker holding open sockets kept destroy() waiting.
+    await Promise.all(this.shards.map((p) => Promise.race([p.run({ kind: "closeAll" } satisfies WorkerTask), Bun.sleep(2000)]).catch(() => {})));
     await Promise.all(this.shards.map((p) => p.destroy()));
   }
 }

@@ -22,7 +22,9 @@ export interface SendJobResult {
 export type WorkerTask =
   | { kind: "send"; jobs: SendJob[] }
   | { kind: "verify"; provider: ProviderSnapshot }
-  | { kind: "close"; providerId: string };
+  | { kind: "close"; providerId: string }
+  /** Closes every warm connection of the worker (before the pool is destroyed). */
+  | { kind: "closeAll" };
 
 export interface WorkerInit {
   redis: string | { path: string } | { host: string; port: number };

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import nodemailer, { type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { classify, SMTP_TABLE, type ProviderError } from "../routing/classify.ts";
@@ -19,12 +20,16 @@ export function transportOptions(snap: ProviderSnapshot, pooled: boolean): SMTPP
     requireTLS: proto === "starttls",
     ignoreTLS: proto === "none",
     auth: r.smtp_username && password ? { user: r.smtp_username, pass: password } : undefined,
-    tls: { rejectUnauthorized: r.smtp_tls_verify !== false, servername: r.smtp_host ?? undefined },
+    tls: { rejectUnauthorized: r.smtp_tls_verify !== false, servername: r.smtp_host && !isIP(r.smtp_host) ? r.smtp_host : undefined },
     maxConnections: 4,
     maxMessages: 100,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
+    // close() destroys the socket at once instead of ending it gracefully: a worker thread that
+    // is idle after its close task never flushed the graceful end, so the upstream kept the
+    // connection (and the gateway's shutdown waited on it).
+    socketCloseTimeout: 0,
     disableFileAccess: true,
     disableUrlAccess: true,
   };
@@ -113,5 +118,9 @@ export class SmtpAdapter implements ProviderAdapter {
 
   async close(): Promise<void> {
     this.transport.close();
+    // Give the event loop a turn before returning: in a worker thread that goes idle once its
+    // close task is done, Bun did not carry out the socket teardown otherwise, so the upstream
+    // kept the warm connection open.
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
