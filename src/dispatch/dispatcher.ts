@@ -52,9 +52,9 @@ export class Dispatcher {
   async start(): Promise<void> {
     this.running = true;
     await this.refreshStreams();
-    // Our own pending entries first: work a crash of this node interrupted.
-    await this.readOwnPending();
-    this.loopDone = this.loop();
+    // Our own pending entries first: work a crash of this node interrupted. Not awaited: a slow
+    // upstream among them must not hold back the start of the HTTP API and the relay.
+    this.loopDone = this.readOwnPending().catch((e) => this.warn(e, "pending")).then(() => this.loop());
     this.timers.push(setInterval(() => void this.promoteDue().catch((e) => this.warn(e, "promote")), this.opts.promoteEveryMs ?? 1000));
     this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), 15_000));
     this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
@@ -93,7 +93,7 @@ export class Dispatcher {
   private async readOwnPending(): Promise<void> {
     const streams = [...this.knownStreams];
     if (!streams.length) return;
-    for (;;) {
+    while (this.running) {
       const res = (await this.gw.redis.xreadgroup("GROUP", DISPATCH_GROUP, this.opts.consumer, "COUNT", 500, "STREAMS", ...streams, ...streams.map(() => "0"))) as Array<[string, Array<[string, string[]]>]> | null;
       let n = 0;
       for (const [stream, entries] of res ?? []) {
@@ -106,7 +106,7 @@ export class Dispatcher {
       }
       if (n === 0) return;
       // Wait for this round to settle so the next read of "0" does not return the same entries.
-      while (this.inFlight > 0) await Bun.sleep(10);
+      while (this.inFlight > 0 && this.running) await Bun.sleep(10);
     }
   }
 

@@ -133,10 +133,14 @@ export async function spawnGateway(opts: SpawnOptions): Promise<GatewayProcess> 
 }
 
 export interface HoldingSink extends Sink {
-  /** DATA transfers fully received whose reply is being held back. */
+  /** DATA transfers fully received whose reply is being held back (a running count). */
   held: number;
-  /** Stop holding: replies already held get 451 (their sender is gone anyway); later DATA is accepted. */
+  /** Answers every held reply with 451 (their sender is gone anyway) and goes on holding. */
+  refuseHeld(): void;
+  /** Stop holding: replies already held get 451; later DATA is accepted. */
   release(): void;
+  /** Stop holding: replies already held get 250 (and are recorded), as does later DATA. */
+  acceptHeld(): void;
 }
 
 /**
@@ -146,31 +150,43 @@ export interface HoldingSink extends Sink {
  */
 export async function startHoldingSink(): Promise<HoldingSink> {
   let holding = true;
-  const waiting: Array<(e?: Error) => void> = [];
+  const waiting: Array<{ accept(): void; refuse(): void }> = [];
   const state = { held: 0 };
   const sink = await startSink({
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null) => void) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
-        if (holding) {
-          state.held++;
-          waiting.push(cb);
-          return;
-        }
-        const mf = session.envelope.mailFrom;
-        sink.messages.push({
-          from: mf ? mf.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-          mailParams: {},
-          secure: !!session.secure,
-          authUser: null,
-        });
-        cb();
+        const accept = () => {
+          const mf = session.envelope.mailFrom;
+          sink.messages.push({
+            from: mf ? mf.address : "",
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks),
+            mailParams: {},
+            secure: !!session.secure,
+            authUser: null,
+          });
+          cb();
+        };
+        const refuse = () => {
+          const e = new Error("4.3.0 try again later") as Error & { responseCode: number };
+          e.responseCode = 451;
+          try {
+            cb(e);
+          } catch {
+            /* the connection is gone */
+          }
+        };
+        if (!holding) return accept();
+        state.held++;
+        waiting.push({ accept, refuse });
       });
     },
   });
+  const refuseHeld = () => {
+    for (const w of waiting.splice(0)) w.refuse();
+  };
   return {
     port: sink.port,
     messages: sink.messages,
@@ -179,17 +195,14 @@ export async function startHoldingSink(): Promise<HoldingSink> {
     get held() {
       return state.held;
     },
+    refuseHeld,
     release() {
       holding = false;
-      for (const cb of waiting.splice(0)) {
-        const e = new Error("4.3.0 try again later") as Error & { responseCode: number };
-        e.responseCode = 451;
-        try {
-          cb(e);
-        } catch {
-          /* the connection is gone */
-        }
-      }
+      refuseHeld();
+    },
+    acceptHeld() {
+      holding = false;
+      for (const w of waiting.splice(0)) w.accept();
     },
   };
 }
