@@ -41,6 +41,7 @@ async function sendOne(job: SendJob): Promise<SendJobResult> {
       accountId: job.accountId,
       envelope: loaded.meta.envelope,
       raw,
+      now: job.now,
       from: loaded.meta.from,
       to: loaded.meta.to,
       subject: loaded.meta.subject,

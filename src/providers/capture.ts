@@ -12,7 +12,8 @@ export class CaptureAdapter implements ProviderAdapter {
   constructor(private readonly snap: ProviderSnapshot, private readonly outbox: OutboxStore, private readonly clock: Clock) {}
 
   async send(msg: OutgoingMessage): Promise<SendOutcome> {
-    const now = this.clock.now();
+    // The send's own time: the adapter lives across many sends, so a clock fixed at its creation would stamp them all alike.
+    const now = msg.now;
     await this.outbox.put(
       msg.accountId,
       this.snap.record.id,

@@ -11,6 +11,8 @@ export interface OutgoingMessage {
   accountId: string;
   envelope: Envelope;
   raw: Buffer;
+  /** The gateway clock's time (ms) when the send was handed over; workers have no clock of their own. */
+  now: number;
   /** Header summaries, for outboxes and logs. */
   from: string;
   to: string[];

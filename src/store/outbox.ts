@@ -27,16 +27,29 @@ export class OutboxStore {
       .exec();
   }
 
-  /** Newest first. `cursor` is the opaque next_cursor of the previous page. */
-  async list(accountId: string, providerId: string, limit: number, cursor: string | null): Promise<{ items: OutboxItem[]; next: string | null }> {
-    const start = cursor ? Number(cursor) : 0;
-    const ids = await this.redis.zrevrange(K.outbox(accountId, providerId), start, start + limit);
+  /**
+   * Newest first. `cursor` is the opaque next_cursor of the previous page: the capture time and
+   * id of its last item, so messages captured while a client pages never shift what it sees.
+   * Returns null for a cursor this store did not make.
+   */
+  async list(accountId: string, providerId: string, limit: number, cursor: string | null): Promise<{ items: OutboxItem[]; next: string | null } | null> {
+    const key = K.outbox(accountId, providerId);
+    let ids: Array<[string, number]>;
+    if (cursor === null) {
+      ids = pairs(await this.redis.zrevrange(key, 0, limit, "WITHSCORES"));
+    } else {
+      const c = parseOutboxCursor(cursor);
+      if (!c) return null;
+      // Same capture time (same millisecond): Redis orders those by id, so take the smaller ids.
+      const same = (await this.redis.zrangebyscore(key, c.at, c.at)).filter((id) => id < c.id).sort().reverse();
+      const older = pairs(await this.redis.zrevrangebyscore(key, `(${c.at}`, "-inf", "WITHSCORES", "LIMIT", 0, limit + 1));
+      ids = [...same.map((id): [string, number] => [id, c.at]), ...older].slice(0, limit + 1);
+    }
     const page = ids.slice(0, limit);
-    const metas = page.length
-      ? await Promise.all(page.map((id) => this.redis.hget(K.outboxItem(accountId, providerId, id), "meta")))
-      : [];
+    const metas = page.length ? await Promise.all(page.map(([id]) => this.redis.hget(K.outboxItem(accountId, providerId, id), "meta"))) : [];
     const items = metas.filter((m): m is string => !!m).map((m) => JSON.parse(m) as OutboxItem);
-    return { items, next: ids.length > limit ? String(start + limit) : null };
+    const last = page[page.length - 1];
+    return { items, next: ids.length > limit && last ? outboxCursor(last[1], last[0]) : null };
   }
 
   async raw(accountId: string, providerId: string, messageId: string): Promise<Buffer | null> {
@@ -49,4 +62,20 @@ export class OutboxStore {
     for (const id of ids) m.del(K.outboxItem(accountId, providerId, id));
     await m.exec();
   }
+}
+
+function pairs(flat: string[]): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
+  return out;
+}
+
+export function outboxCursor(at: number, id: string): string {
+  return Buffer.from(`${at}:${id}`, "utf8").toString("base64url");
+}
+
+export function parseOutboxCursor(cursor: string): { at: number; id: string } | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
+  const m = /^(\d{1,16}):(eml_[a-z0-9]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  return m ? { at: Number(m[1]), id: m[2]! } : null;
 }

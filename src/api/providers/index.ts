@@ -19,6 +19,16 @@ function intParam(v: string | undefined, name: string, dflt: number, min: number
   return Number(v);
 }
 
+function listCursor(p: ProviderRecord): string {
+  return Buffer.from(`${p.created_at}|${p.id}`, "utf8").toString("base64url");
+}
+
+function parseListCursor(c: string): { created_at: string; id: string } | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(c)) return null;
+  const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z)\|(dprov_[a-z0-9]{24})$/.exec(Buffer.from(c, "base64url").toString("utf8"));
+  return m ? { created_at: m[1]!, id: m[2]! } : null;
+}
+
 export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
   async function load(request: Request, id: string): Promise<{ p: ProviderRecord; accountId: string }> {
     const ctx = await authenticate(gw, request);
@@ -41,14 +51,15 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       let all = await gw.providers.list(ctx.accountId);
       if (query.status) all = all.filter((p) => p.status === query.status);
       if (query.type) all = all.filter((p) => p.type === query.type);
-      let start = 0;
+      // The cursor is the sort key (created_at, id) of the last item returned, so providers
+      // created or deleted while a client pages never shift the pages it has not read yet.
       if (query.cursor) {
-        const i = all.findIndex((p) => p.id === query.cursor);
-        if (i < 0) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
-        start = i;
+        const after = parseListCursor(query.cursor);
+        if (!after) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
+        all = all.filter((p) => p.created_at > after.created_at || (p.created_at === after.created_at && p.id > after.id));
       }
-      const page = all.slice(start, start + limit);
-      const next = all[start + limit]?.id ?? null;
+      const page = all.slice(0, limit);
+      const next = all.length > limit ? listCursor(page[page.length - 1]!) : null;
       return ok(set, page.map(providerItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
     })
     .post(
@@ -74,9 +85,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const { p, accountId } = await load(request, params.id);
         if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be edited; use activate or deactivate", { param: "id" });
         const ifMatch = request.headers.get("if-match");
-        if (ifMatch) {
+        if (ifMatch && ifMatch.trim() !== "*") {
           const cur = withEtag(new Request("http://x/"), set, providerItem(p)).headers.get("etag");
-          if (ifMatch.trim() !== cur) throw new ApiError("conflict", "the provider changed since your GET (If-Match does not match its ETag); fetch it again");
+          const given = ifMatch.split(",").map((t) => t.trim());
+          if (!given.includes(cur!)) throw new ApiError("conflict", "the provider changed since your GET (If-Match does not match its ETag); fetch it again and retry with the new ETag");
         }
         const body = await readJsonObject(request);
         const r = parseProviderBody(body, "update", p);
@@ -130,8 +142,8 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       const { p, accountId } = await load(request, params.id);
       if (p.type !== "capture") throw new ApiError("not_found", `provider ${p.id} is a ${p.type} provider; only capture providers have an outbox`);
       const limit = intParam(query.limit, "limit", 50, 1, 1000);
-      if (query.cursor !== undefined && !/^\d+$/.test(query.cursor)) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
-      const page = await gw.outbox.list(accountId, p.id, limit, query.cursor ?? null);
+      const page = await gw.outbox.list(accountId, p.id, limit, query.cursor || null);
+      if (!page) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
       return ok(set, page.items, 200, {}, { pagination: { has_more: page.next !== null, next_cursor: page.next } });
     })
     .get("/providers/:id/outbox/:message_id", async ({ request, set, params }) => {

@@ -110,9 +110,11 @@ export function parseProviderBody(body: Record<string, unknown>, mode: "create" 
   if (body.percentage !== undefined) {
     const p = body.percentage;
     if (p === null) fields.percentage = null;
-    else if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 1_000_000) {
-      issues.push({ field: "percentage", code: "invalid_type", message: "expected a whole number from 0 (never chosen) up; it is a relative routing weight" });
-    } else fields.percentage = p;
+    else if (typeof p !== "number" || !Number.isInteger(p)) {
+      issues.push({ field: "percentage", code: "invalid_type", message: `expected a whole number (a relative routing weight; 0 = never chosen), got ${typeof p === "number" ? p : typeName(p)}` });
+    } else if (p < 0) issues.push({ field: "percentage", code: "too_small", message: `must not be negative (got ${p}); 0 means never chosen` });
+    else if (p > 1_000_000) issues.push({ field: "percentage", code: "too_big", message: "must be at most 1000000" });
+    else fields.percentage = p;
   }
 
   if (body.quotas !== undefined) {
