@@ -36,6 +36,8 @@ export class Dispatcher {
   private inFlight = 0;
   private readonly maxInFlight: number;
   private knownStreams = new Set<string>();
+  /** Entries being handled now, as "stream entryId". */
+  private readonly active = new Set<string>();
   private timers: Array<ReturnType<typeof setInterval>> = [];
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -90,23 +92,27 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Our own pending entries (work a crash of this node interrupted), read stream by stream with a
+   * cursor so each is seen once. Entries whose message is gone are acknowledged and dropped.
+   */
   private async readOwnPending(): Promise<void> {
-    const streams = [...this.knownStreams];
-    if (!streams.length) return;
-    while (this.running) {
-      const res = (await this.gw.redis.xreadgroup("GROUP", DISPATCH_GROUP, this.opts.consumer, "COUNT", 500, "STREAMS", ...streams, ...streams.map(() => "0"))) as Array<[string, Array<[string, string[]]>]> | null;
-      let n = 0;
-      for (const [stream, entries] of res ?? []) {
+    for (const stream of [...this.knownStreams]) {
+      let cursor = "0";
+      while (this.running) {
+        const res = (await this.gw.redis.xreadgroup("GROUP", DISPATCH_GROUP, this.opts.consumer, "COUNT", 500, "STREAMS", stream, cursor)) as Array<[string, Array<[string, string[] | null]>]> | null;
+        const entries = res?.[0]?.[1] ?? [];
+        if (entries.length === 0) break;
         for (const [entryId, fields] of entries) {
-          if (!fields) continue; // deleted entry still in the pending list
-          n++;
+          cursor = entryId;
+          if (!fields) {
+            await this.gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+            continue;
+          }
           await this.waitForRoom();
           void this.handle(stream, entryId, fields);
         }
       }
-      if (n === 0) return;
-      // Wait for this round to settle so the next read of "0" does not return the same entries.
-      while (this.inFlight > 0 && this.running) await Bun.sleep(10);
     }
   }
 
@@ -151,6 +157,11 @@ export class Dispatcher {
   }
 
   private async handle(stream: string, entryId: string, fields: string[]): Promise<void> {
+    // The same entry can come from the ready read, the pending read after a restart and the
+    // reclaim of idle entries (which includes our own slow sends): handle it once at a time.
+    const key = `${stream} ${entryId}`;
+    if (this.active.has(key)) return;
+    this.active.add(key);
     this.inFlight++;
     this.gw.metrics.inFlight.set(this.inFlight);
     try {
@@ -161,6 +172,7 @@ export class Dispatcher {
       // Left pending: reclaimed and tried again later.
       this.warn(e, "handle");
     } finally {
+      this.active.delete(key);
       this.inFlight--;
       this.gw.metrics.inFlight.set(this.inFlight);
       const w = this.wake;
@@ -247,7 +259,10 @@ export class Dispatcher {
     for (const stream of this.knownStreams) {
       const res = (await this.gw.redis.xautoclaim(stream, DISPATCH_GROUP, this.opts.consumer, idle, "0", "COUNT", 200)) as [string, Array<[string, string[]]>, string[]?];
       for (const [entryId, fields] of res[1] ?? []) {
-        if (!fields) continue;
+        if (!fields) {
+          await this.gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+          continue;
+        }
         await this.waitForRoom();
         void this.handle(stream, entryId, fields);
       }

@@ -12,10 +12,13 @@ export class ShardPool {
   private readonly pending: Array<Array<{ job: SendJob; resolve: (r: SendJobResult) => void; reject: (e: unknown) => void }>>;
   private readonly scheduled: boolean[];
 
-  constructor(workerFile: string, size: number, init: WorkerInit) {
+  constructor(workerFile: string, size: number, init: WorkerInit, onError: (err: unknown) => void = () => {}) {
     this.shards = Array.from({ length: size }, () =>
       new Piscina({ filename: workerFile, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 64, idleTimeout: Infinity, workerData: init }),
     );
+    // A worker that fails to load or dies is replaced by piscina; its error must not be an
+    // unhandled event (that would take the whole gateway down).
+    for (const p of this.shards) p.on("error", (err: unknown) => onError(err));
     this.pending = this.shards.map(() => []);
     this.scheduled = this.shards.map(() => false);
   }
