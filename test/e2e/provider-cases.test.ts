@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 /**
  * The adapter-smtp cases of shared/cases (manifest surface "adapter-smtp"), replayed through an
  * smtp provider created through the API, with a key scoped to just that provider.
@@ -39,8 +40,8 @@ function assertNo8bit(raw: Buffer): void {
   for (const b of raw) expect(b).toBeLessThan(128);
 }
 
-test("the case folder resolves beside the repository", () => {
-  expect(CASES_DIR.pathname).toBe("/work/shared/cases/");
+test("the case folder resolves beside the repository (../shared/cases)", () => {
+  expect(existsSync(CASES_DIR + "manifest.json")).toBe(true);
 });
 
 test("B04 (JSON): mixed line ends leave as CRLF only; text and HTML lines are kept", async () => {

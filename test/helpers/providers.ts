@@ -1,11 +1,11 @@
 import nodemailer from "nodemailer";
 import type { TestGateway } from "./gateway.ts";
 
-/** The shared case corpus beside the repository (/work/shared/cases). */
-export const CASES_DIR = new URL("../../../shared/cases/", import.meta.url);
+import { CASES_DIR } from "./cases.ts";
+export { CASES_DIR };
 
 export async function caseBytes(name: string): Promise<Buffer> {
-  return Buffer.from(await Bun.file(new URL(name, CASES_DIR)).arrayBuffer());
+  return Buffer.from(await Bun.file(CASES_DIR + name).arrayBuffer());
 }
 
 /** Creates a provider through the API with the bootstrap key; returns its id (throws on non-201). */

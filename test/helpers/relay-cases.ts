@@ -8,7 +8,8 @@ import type { ReplyOrClosed } from "./smtp-client.ts";
  * The shared cases (../shared/cases beside the clone, as in CI), read at test time, and the
  * checks their manifest names for the relay surface, applied to what the capture outbox stored.
  */
-export const CASES_DIR = new URL("../../../shared/cases/", import.meta.url);
+import { CASES_DIR } from "./cases.ts";
+export { CASES_DIR };
 
 export interface CaseExpect {
   smtp_replies?: string[];
@@ -32,7 +33,7 @@ export interface CaseEntry {
 }
 
 export function relayCases(): CaseEntry[] {
-  const all = JSON.parse(readFileSync(new URL("manifest.json", CASES_DIR), "utf8")) as CaseEntry[];
+  const all = JSON.parse(readFileSync(CASES_DIR + "manifest.json", "utf8")) as CaseEntry[];
   return all.filter((c) => c.surface === "relay");
 }
 
@@ -43,7 +44,7 @@ export function caseEntry(id: string): CaseEntry {
 }
 
 export function caseFile(name: string): Buffer {
-  return readFileSync(new URL(name, CASES_DIR));
+  return readFileSync(CASES_DIR + name);
 }
 
 /** null when the replies match (each entry a prefix, `a|b` either, `closed` for a close). */
