@@ -6,6 +6,7 @@ import { errorResponse, json } from "./http.ts";
 import { emailRoutes } from "./emails/index.ts";
 import { providerRoutes } from "./providers/index.ts";
 import { apiKeyRoutes } from "./apikeys/index.ts";
+import { groupRoutes } from "./groups/index.ts";
 import { healthRoutes } from "./health.ts";
 import type { ShardPool } from "../dispatch/pool.ts";
 
@@ -30,7 +31,7 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
       return json(set, 500, new ApiError("internal_error", "internal error; the request id identifies it in the gateway's log").body(String(set.headers["x-request-id"])));
     })
     .use(healthRoutes(gw))
-    .group("/api/v1", (app) => app.use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)));
+    .group("/api/v1", (app) => app.use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)));
 }
 
 export type App = ReturnType<typeof createApp>;

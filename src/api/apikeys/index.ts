@@ -5,6 +5,7 @@ import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError, type FieldIssue } from "../errors.ts";
 import { ok } from "../http.ts";
+import { withGroupLock } from "../groups/service.ts";
 
 export function apiKeyItem(k: ApiKeyRecord) {
   return { id: k.id, name: k.name, permission: k.permission, scope: k.scope, token_prefix: k.token_prefix, created_at: k.created_at, last_used_at: k.last_used_at };
@@ -36,8 +37,17 @@ async function parseScope(gw: Gateway, accountId: string, v: unknown, issues: Fi
     return { type: "specific", providers: [...new Set(s.providers as string[])] };
   }
   if (s.type === "group") {
-    issues.push({ field: "scope.type", code: "invalid_enum_value", message: "group scopes need provider groups, which this version does not have yet; use all or specific" });
-    return null;
+    const extra = Object.keys(s).filter((k) => k !== "type" && k !== "group");
+    if (extra.length) issues.push({ field: `scope.${extra[0]}`, code: "unrecognized_keys", message: "scope group takes only group" });
+    if (typeof s.group !== "string") {
+      issues.push({ field: "scope.group", code: "invalid_type", message: s.group === undefined ? "required: the id of one of this account's groups (grp_…)" : "expected a group id (grp_…)" });
+      return null;
+    }
+    if (!(await gw.groups.get(accountId, s.group))) {
+      issues.push({ field: "scope.group", code: "not_found", message: `group ${s.group.slice(0, 100)} was not found in this account; create it with POST /api/v1/groups` });
+      return null;
+    }
+    return { type: "group", group: s.group };
   }
   issues.push({ field: "scope.type", code: "invalid_enum_value", message: "expected all, specific or group" });
   return null;
@@ -70,9 +80,12 @@ export function apiKeyRoutes(gw: Gateway) {
           if (body.permission !== "full" && body.permission !== "send") issues.push({ field: "permission", code: "invalid_enum_value", message: "expected full or send" });
           else permission = body.permission;
         }
-        const scope = await parseScope(gw, ctx.accountId, body.scope, issues);
-        if (issues.length) throw validationError(issues);
-        const { record, token } = await gw.keys.create(ctx.accountId, { name, permission, scope: scope! });
+        // Under the group lock, so the group a scope names cannot be deleted between the check and the write.
+        const { record, token } = await withGroupLock(ctx.accountId, async () => {
+          const scope = await parseScope(gw, ctx.accountId, body.scope, issues);
+          if (issues.length) throw validationError(issues);
+          return gw.keys.create(ctx.accountId, { name, permission, scope: scope! });
+        });
         return ok(set, { ...apiKeyItem(record), token }, 201, { location: `/api/v1/api-keys/${record.id}` });
       },
       { parse: "none" },

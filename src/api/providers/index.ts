@@ -7,6 +7,7 @@ import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
 import { json, ok, withEtag } from "../http.ts";
 import { providerItem, parseProviderBody } from "./model.ts";
+import { withGroupLock } from "../groups/service.ts";
 
 const STATUSES: ProviderStatus[] = ["active", "inactive", "error", "pending"];
 const TYPES = ["smtp", "gmail_api", "outlook_api", "amazon_ses", "capture"];
@@ -103,7 +104,12 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     .delete("/providers/:id", async ({ request, set, params }) => {
       const { p, accountId } = await load(request, params.id);
       if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be deleted", { param: "id" });
-      await gw.providers.remove(accountId, p.id);
+      // A deleted provider leaves every group it was in (under the group lock, so a concurrent
+      // group edit cannot put it back).
+      await withGroupLock(accountId, async () => {
+        await gw.providers.remove(accountId, p.id);
+        await gw.groups.dropProvider(accountId, p.id);
+      });
       if (p.type === "capture") await gw.outbox.clear(accountId, p.id);
       void closeWarm(p.id);
       return ok(set, { id: p.id, deleted: true });
