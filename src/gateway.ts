@@ -9,6 +9,10 @@ import { K } from "./store/keys.ts";
 import { MessageStore } from "./store/messages.ts";
 import { OutboxStore } from "./store/outbox.ts";
 import { ProviderStore } from "./store/providers.ts";
+import { GroupStore } from "./store/groups.ts";
+import { CapStore } from "./routing/caps.ts";
+import { CircuitStore } from "./routing/circuit.ts";
+import { Router } from "./routing/router.ts";
 import type { SendmuxRedis } from "./store/redis.ts";
 
 /** Everything a request handler or the dispatcher needs, built once in main.ts (or by a test). */
@@ -24,10 +28,26 @@ export interface Gateway {
   messages: MessageStore;
   outbox: OutboxStore;
   metrics: Metrics;
+  groups: GroupStore;
+  caps: CapStore;
+  circuit: CircuitStore;
+  router: Router;
 }
 
-export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics }): Gateway {
+export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics; random?: () => number }): Gateway {
   const box = new SecretBox(opts.secretKey);
+  const providers = new ProviderStore(opts.redis, opts.clock, box);
+  const groups = new GroupStore(opts.redis, opts.clock);
+  const caps = new CapStore(opts.redis, opts.clock);
+  const circuit = new CircuitStore(opts.redis, opts.clock);
+  const router = new Router({
+    providers,
+    caps,
+    circuit,
+    groupMembers: (accountId, groupId) => groups.members(accountId, groupId),
+    now: () => opts.clock.now(),
+    random: opts.random,
+  });
   return {
     cfg: opts.cfg,
     clock: opts.clock,
@@ -36,10 +56,14 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     box,
     accounts: new AccountStore(opts.redis, opts.clock),
     keys: new ApiKeyStore(opts.redis, opts.clock),
-    providers: new ProviderStore(opts.redis, opts.clock, box),
+    providers,
     messages: new MessageStore(opts.redis, opts.clock),
     outbox: new OutboxStore(opts.redis),
     metrics: opts.metrics ?? new Metrics(),
+    groups,
+    caps,
+    circuit,
+    router,
   };
 }
 
@@ -54,6 +78,7 @@ export async function subscribeChanges(gw: Gateway, sub: SendmuxRedis): Promise<
       const m = JSON.parse(msg) as { kind: string; hash?: string; account_id?: string };
       if (m.kind === "apikey" && m.hash) gw.keys.forget(m.hash);
       if (m.kind === "provider" && m.account_id) gw.providers.invalidate(m.account_id);
+      if (m.kind === "group" && m.account_id) gw.groups.invalidate(m.account_id);
     } catch {
       /* not ours */
     }

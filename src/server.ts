@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { createApp } from "./api/app.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
-import { systemClock, type Clock } from "./clock.ts";
+import { RedisSyncedClock, systemClock, type Clock } from "./clock.ts";
 import { resolveAdminToken, resolveSecretKey, type Config } from "./config.ts";
 import { Dispatcher } from "./dispatch/dispatcher.ts";
 import { ShardPool } from "./dispatch/pool.ts";
@@ -37,7 +37,7 @@ export const DEFAULT_WORKER_FILE = new URL("../workers/send-worker.ts", import.m
 /** Starts every part of the gateway; stop() takes it down in reverse order. */
 export async function startGateway(cfg: Config, opts: StartOptions = {}): Promise<RunningGateway> {
   const log = opts.log ?? createLogger(cfg.logLevel);
-  const clock = opts.clock ?? systemClock;
+  let clock: Clock = opts.clock ?? systemClock;
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) {
@@ -64,6 +64,13 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
     redis.on("error", (err) => log.warn({ component: "redis", err: err.message }, "redis connection error"));
     cleanups.push(() => void redis.disconnect());
     await redis.ping();
+    if (!opts.clock) {
+      // Shared state (cap windows, pauses, retry times) is judged by Redis's clock.
+      const synced = new RedisSyncedClock(async () => (await redis.time()).map(String) as [string, string]);
+      await synced.start();
+      cleanups.push(() => synced.stop());
+      clock = synced;
+    }
 
     const secretKey = resolveSecretKey(cfg);
     resolveAdminToken(cfg);

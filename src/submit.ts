@@ -1,5 +1,4 @@
 import type { Gateway } from "./gateway.ts";
-import { activeCandidates, providersInScope } from "./routing/scope.ts";
 import type { NewMessage } from "./store/messages.ts";
 import type { KeyContext, MessageBody, MessageMeta } from "./types.ts";
 
@@ -37,7 +36,11 @@ export async function submit(gw: Gateway, ctx: KeyContext, subs: Submission[]): 
   return msgs.map((m) => m.meta.id);
 }
 
+/**
+ * Refuses at once when no provider in the key's scope is active (SPEC "Routing" rule 6). A provider
+ * that is only paused still counts: the message waits for it rather than being refused.
+ */
 export async function assertCanSend(gw: Gateway, ctx: KeyContext): Promise<void> {
-  const all = await gw.providers.list(ctx.accountId);
-  if (activeCandidates(providersInScope(all, ctx.scope)).length === 0) throw new NoActiveProviders();
+  const cands = await gw.router.candidates(ctx.accountId, ctx.scope);
+  if (!cands.some((c) => c.p.status === "active" && c.weight !== 0)) throw new NoActiveProviders();
 }

@@ -52,7 +52,7 @@ async function sendOne(job: SendJob): Promise<SendJobResult> {
       : { messageId: job.messageId, ok: false, cls: r.class, response: r.response, durationMs };
   } catch (e) {
     // A failure of ours (building the message, Redis), not the provider's: retried, never counted.
-    return { messageId: job.messageId, ok: false, cls: "transient", response: `gateway error: ${(e as Error).message}`, durationMs: Math.round(performance.now() - t0) };
+    return { messageId: job.messageId, ok: false, cls: "transient", response: `gateway error: ${(e as Error).message}`, durationMs: Math.round(performance.now() - t0), gatewayFault: true };
   }
 }
 

@@ -30,10 +30,18 @@ export function errorResponse(set: SetLike, err: ApiError): Response {
   return json(set, err.status, err.body(requestIdOf(set)), headers);
 }
 
-/** Weak ETag of a JSON body, and 304 when the client already has it. */
-export function withEtag(request: Request, set: SetLike, data: unknown): Response {
+export function weakEtag(v: unknown): string {
+  return `W/"${Bun.hash(JSON.stringify(v)).toString(36)}"`;
+}
+
+/**
+ * Weak ETag of a JSON body, and 304 when the client already has it. `tagOf` is what the tag
+ * covers when part of the body is a live reading (a provider's usage counters) that should not
+ * make every ETag stale.
+ */
+export function withEtag(request: Request, set: SetLike, data: unknown, tagOf: unknown = data): Response {
   const body = { ok: true, data, meta: { request_id: requestIdOf(set) } };
-  const tag = `W/"${Bun.hash(JSON.stringify(data)).toString(36)}"`;
+  const tag = weakEtag(tagOf);
   const inm = request.headers.get("if-none-match");
   if (inm && inm.split(",").map((s) => s.trim()).includes(tag)) {
     return new Response(null, { status: 304, headers: { etag: tag, "x-request-id": requestIdOf(set), "cache-control": "no-store" } });

@@ -1,17 +1,14 @@
 import type { Gateway } from "../gateway.ts";
-import { activeCandidates, providersInScope } from "../routing/scope.ts";
-import { pickProvider } from "../routing/pick.ts";
+import { CIRCUIT_THRESHOLD } from "../routing/circuit.ts";
 import { isPermanent } from "../routing/classify.ts";
 import { DISPATCH_GROUP, K } from "../store/keys.ts";
 import type { SendmuxRedis } from "../store/redis.ts";
-import type { Attempt, MessageMeta, MessageStatus } from "../types.ts";
+import type { Attempt, FailureClass, MessageMeta, MessageStatus, ProviderRecord } from "../types.ts";
 import type { ShardPool } from "./pool.ts";
 import type { SendJobResult } from "./protocol.ts";
 
 /** Transient failures are retried this long after each failed attempt; then the message fails. */
 export const RETRY_SCHEDULE_MS = [5 * 60_000, 2 * 3600_000, 12 * 3600_000];
-/** How long a message with no provider able to take it waits before it is looked at again. */
-export const NO_PROVIDER_WAIT_MS = 30_000;
 
 export interface DispatcherOptions {
   /** Consumer name in the group; the same after a restart, so the node finds its own pending work. */
@@ -183,21 +180,22 @@ export class Dispatcher {
 
   private async process(accountId: string, stream: string, entryId: string, id: string): Promise<void> {
     const gw = this.gw;
-    const metaRaw = await gw.redis.hget(K.msg(accountId, id), "meta");
+    const msgKey = K.msg(accountId, id);
+    const [metaRaw, lastFailed] = await gw.redis.hmget(msgKey, "meta", "last_failed_provider");
     if (!metaRaw) {
       await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
       return;
     }
     const meta = JSON.parse(metaRaw) as MessageMeta;
-    const all = await gw.providers.list(accountId);
-    const provider = pickProvider(activeCandidates(providersInScope(all, meta.scope)));
+    const decision = await gw.router.route(accountId, meta.scope, { avoid: lastFailed });
     const now = gw.clock.now();
-    if (!provider) {
-      // Nothing in scope can take it now (deactivated after acceptance): it waits, it does not fail.
-      await gw.redis.requeue_v1(K.msg(accountId, id), stream, K.scheduled(accountId), entryId, DISPATCH_GROUP, id, now + NO_PROVIDER_WAIT_MS, now);
+    if (decision.kind === "wait") {
+      // Every provider in scope is paused or at its cap: the message waits; it does not fail.
+      await gw.redis.requeue_v1(msgKey, stream, K.scheduled(accountId), entryId, DISPATCH_GROUP, id, decision.waiting.until, now, JSON.stringify(decision.waiting));
       return;
     }
-    const may = await gw.redis.markSending_v1(K.msg(accountId, id), provider.id, now);
+    const provider = decision.provider;
+    const may = await gw.redis.markSending_v1(msgKey, provider.id, now, decision.why);
     if (may !== 1) {
       await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
       return;
@@ -206,7 +204,7 @@ export class Dispatcher {
     try {
       result = await this.pool.send({ messageId: id, accountId, provider: { record: provider, secrets: gw.providers.secretsOf(provider) }, now });
     } catch (e) {
-      result = { messageId: id, ok: false, cls: "transient", response: `gateway error: worker failed: ${(e as Error).message}`, durationMs: 0 };
+      result = { messageId: id, ok: false, cls: "transient", response: `gateway error: worker failed: ${(e as Error).message}`, durationMs: 0, gatewayFault: true };
     }
     if (result.cls === "missing") {
       await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
@@ -225,21 +223,36 @@ export class Dispatcher {
     if (result.ok) status = "sent";
     else if (isPermanent(result.cls!)) status = "failed";
     else {
-      const failedBefore = await gw.redis.llen(K.attempts(accountId, id)).then((n) => n);
-      const retryIndex = failedBefore; // attempts recorded before this one
-      if (retryIndex < RETRY_SCHEDULE_MS.length) {
+      const attemptsBefore = await gw.redis.llen(K.attempts(accountId, id));
+      if (attemptsBefore < RETRY_SCHEDULE_MS.length) {
         status = "deferred";
-        nextAt = at + RETRY_SCHEDULE_MS[retryIndex]!;
+        nextAt = at + RETRY_SCHEDULE_MS[attemptsBefore]!;
       } else status = "failed";
     }
     await gw.redis.recordAttempt_v1(
-      K.msg(accountId, id), K.attempts(accountId, id), stream, K.scheduled(accountId),
-      entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id,
+      msgKey, K.attempts(accountId, id), stream, K.scheduled(accountId),
+      entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id, result.ok ? "0" : "1",
     );
     gw.metrics.attempts.inc({ provider_type: provider.type, outcome: attempt.outcome });
     gw.metrics.attemptSeconds.observe({ provider_type: provider.type }, result.durationMs / 1000);
     if (result.ok) void gw.providers.touch(accountId, provider.id, { last_used_at: attempt.at }).catch(() => {});
+    else if (!result.gatewayFault && result.cls !== "permanent_recipient") await this.countFailure(accountId, provider, result);
     gw.log.debug({ component: "dispatch", message_id: id, provider_id: provider.id, status, response: result.response }, "attempt recorded");
+  }
+
+  /**
+   * A provider-side failure counts towards the circuit (SPEC "Routing" step 4). When it opens, the
+   * provider leaves rotation: paused until a time, or — for an auth or config fault — disabled
+   * (status `error`) until POST /providers/{id}/activate.
+   */
+  private async countFailure(accountId: string, provider: ProviderRecord, result: SendJobResult): Promise<void> {
+    const gw = this.gw;
+    const h = await gw.circuit.recordFailure(provider.id, result.cls as FailureClass, result.response);
+    if (h.state === "ok") return;
+    if (h.state === "disabled" && provider.status === "active") {
+      await gw.providers.update(accountId, provider.id, { status: "error", status_reason: `disabled after ${CIRCUIT_THRESHOLD} failures inside 5 minutes (${h.cls}): ${result.response.slice(0, 300)}; fix the settings, then POST /api/v1/providers/${provider.id}/activate` }, null);
+    }
+    gw.log.warn({ component: "routing", provider_id: provider.id, state: h.state, cls: h.cls, until: h.until ? new Date(h.until).toISOString() : null, reason: result.response.slice(0, 300) }, `provider ${h.state}`);
   }
 
   /** Moves scheduled messages whose time has come (by the gateway clock) back to the ready queue. */

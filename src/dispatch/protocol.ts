@@ -16,6 +16,8 @@ export interface SendJobResult {
   cls?: FailureClass | "missing";
   response: string;
   durationMs: number;
+  /** The failure was the gateway's own (building the message, Redis, a worker): never counted against the provider. */
+  gatewayFault?: boolean;
 }
 
 /** Tasks a worker thread runs; work is handed over in batches (one task per flush, not per message). */

@@ -1,5 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
+import type { Waiting } from "../routing/router.ts";
 import type { Attempt, MessageBody, MessageMeta, MessageStatus } from "../types.ts";
 import { K } from "./keys.ts";
 import type { SendmuxRedis } from "./redis.ts";
@@ -27,6 +28,10 @@ export interface MessageView {
   next_attempt_at: number | null;
   updated_at: number;
   attempts: Attempt[];
+  /** Why the last provider was chosen. */
+  why: string | null;
+  /** What the message waits for, while no provider can take it. */
+  waiting: Waiting | null;
 }
 
 export class DuplicateMessageId extends Error {}
@@ -46,7 +51,7 @@ export class MessageStore {
 
   async get(accountId: string, id: string): Promise<MessageView | null> {
     const [h, att] = await Promise.all([
-      this.redis.hmget(K.msg(accountId, id), "meta", "status", "provider_id", "next_attempt_at", "updated_at"),
+      this.redis.hmget(K.msg(accountId, id), "meta", "status", "provider_id", "next_attempt_at", "updated_at", "why", "waiting"),
       this.redis.lrange(K.attempts(accountId, id), 0, -1),
     ]);
     if (!h[0]) return null;
@@ -57,6 +62,8 @@ export class MessageStore {
       next_attempt_at: h[3] ? Number(h[3]) : null,
       updated_at: Number(h[4] ?? 0),
       attempts: att.map((s) => JSON.parse(s) as Attempt),
+      why: h[5] ?? null,
+      waiting: h[6] ? (JSON.parse(h[6]) as Waiting) : null,
     };
   }
 

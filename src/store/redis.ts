@@ -25,13 +25,13 @@ const SCRIPT_VERSION = "v1";
 
 export interface SendmuxRedis extends Redis {
   enqueueMessages_v1(numKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
-  markSending_v1(key: string, providerId: string, now: number): Promise<number>;
+  markSending_v1(key: string, providerId: string, now: number, why: string): Promise<number>;
   recordAttempt_v1(...args: Array<string | number>): Promise<number>;
   promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<number>;
   cancelMessage_v1(msg: string, scheduled: string, id: string, now: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
-  requeue_v1(msg: string, ready: string, scheduled: string, entry: string, group: string, id: string, at: number, now: number): Promise<number>;
+  requeue_v1(msg: string, ready: string, scheduled: string, entry: string, group: string, id: string, at: number, now: number, waiting: string): Promise<number>;
 }
 
 /** Connects to REDIS_URL or the managed server, with every script registered (EVALSHA, EVAL on NOSCRIPT). */

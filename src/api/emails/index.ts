@@ -53,7 +53,22 @@ export function viewMessage(v: MessageView) {
     provider_id: v.provider_id,
     attempts: v.attempts.map((a) => ({ at: a.at, provider_id: a.provider_id, outcome: a.outcome, response: a.response, duration_ms: a.duration_ms })),
     next_attempt_at: v.next_attempt_at ? new Date(v.next_attempt_at).toISOString() : null,
+    routing: v.provider_id ? { provider_id: v.provider_id, why: v.why } : null,
+    waiting: waitingView(v),
   };
+}
+
+/**
+ * What a message not yet sent waits for: a provider's cap window, a healthy provider, or its
+ * next retry. Null once it is sending or settled.
+ */
+function waitingView(v: MessageView): object | null {
+  if (v.status !== "queued" && v.status !== "deferred") return null;
+  const w = v.waiting;
+  if (w && w.reason === "cap") return { reason: "cap", provider_id: w.provider_id, until: new Date(w.until).toISOString() };
+  if (w && w.reason === "no_healthy_provider") return { reason: "no_healthy_provider", until: new Date(w.until).toISOString() };
+  if (v.status === "deferred" && v.next_attempt_at) return { reason: "retry", at: new Date(v.next_attempt_at).toISOString() };
+  return null;
 }
 
 export function emailRoutes(gw: Gateway) {

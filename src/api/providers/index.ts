@@ -2,10 +2,11 @@ import { Elysia } from "elysia";
 import type { Gateway } from "../../gateway.ts";
 import type { ShardPool } from "../../dispatch/pool.ts";
 import type { ProviderRecord, ProviderStatus } from "../../types.ts";
+import type { Health } from "../../routing/circuit.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
-import { json, ok, withEtag } from "../http.ts";
+import { json, ok, weakEtag, withEtag } from "../http.ts";
 import { providerItem, parseProviderBody } from "./model.ts";
 import { withGroupLock } from "../groups/service.ts";
 
@@ -30,6 +31,17 @@ function parseListCursor(c: string): { created_at: string; id: string } | null {
   return m ? { created_at: m[1]!, id: m[2]! } : null;
 }
 
+/** EXT `health` of a provider: its circuit state, as routing sees it now. */
+export function healthView(h: Health) {
+  return { state: h.state, reason: h.reason, class: h.cls, until: h.until ? new Date(h.until).toISOString() : null, recent_failures: h.recent_failures };
+}
+
+/** The ETag covers the stored provider and its health, not the live usage counters. */
+function tagged(v: { usage: unknown }): unknown {
+  const { usage: _usage, ...rest } = v;
+  return rest;
+}
+
 export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
   async function load(request: Request, id: string): Promise<{ p: ProviderRecord; accountId: string }> {
     const ctx = await authenticate(gw, request);
@@ -37,6 +49,11 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     const p = await gw.providers.get(ctx.accountId, id);
     if (!p) throw new ApiError("not_found", `provider ${id} was not found`);
     return { p, accountId: ctx.accountId };
+  }
+  /** The documented item plus EXT `health` and `usage` (sends counted in the current windows). */
+  async function view(p: ProviderRecord) {
+    const [health, usage] = await Promise.all([gw.circuit.get(p.id), gw.caps.usage(p.id)]);
+    return { ...providerItem(p), health: healthView(health), usage };
   }
   const closeWarm = (id: string) => pool?.close(id).catch(() => {});
 
@@ -61,7 +78,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       }
       const page = all.slice(0, limit);
       const next = all.length > limit ? listCursor(page[page.length - 1]!) : null;
-      return ok(set, page.map(providerItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+      return ok(set, await Promise.all(page.map(view)), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
     })
     .post(
       "/providers",
@@ -72,13 +89,14 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const r = parseProviderBody(body, "create");
         if (!r.ok) throw validationError(r.issues);
         const rec = await gw.providers.create(ctx.accountId, r.value.fields as Parameters<typeof gw.providers.create>[1], r.value.secrets);
-        return ok(set, providerItem(rec), 201, { location: `/api/v1/providers/${rec.id}` });
+        return ok(set, await view(rec), 201, { location: `/api/v1/providers/${rec.id}` });
       },
       { parse: "none" },
     )
     .get("/providers/:id", async ({ request, set, params }) => {
       const { p } = await load(request, params.id);
-      return withEtag(request, set, providerItem(p));
+      const v = await view(p);
+      return withEtag(request, set, v, tagged(v));
     })
     .patch(
       "/providers/:id",
@@ -87,7 +105,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be edited; use activate or deactivate", { param: "id" });
         const ifMatch = request.headers.get("if-match");
         if (ifMatch && ifMatch.trim() !== "*") {
-          const cur = withEtag(new Request("http://x/"), set, providerItem(p)).headers.get("etag");
+          const cur = weakEtag(tagged(await view(p)));
           const given = ifMatch.split(",").map((t) => t.trim());
           if (!given.includes(cur!)) throw new ApiError("conflict", "the provider changed since your GET (If-Match does not match its ETag); fetch it again and retry with the new ETag");
         }
@@ -97,7 +115,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const rec = await gw.providers.update(accountId, p.id, r.value.fields, r.value.secrets);
         if (!rec) throw new ApiError("not_found", `provider ${params.id} was not found`);
         void closeWarm(p.id);
-        return ok(set, providerItem(rec));
+        return ok(set, await view(rec));
       },
       { parse: "none" },
     )
@@ -118,8 +136,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       "/providers/:id/activate",
       async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
+        // Back into rotation: also clears a pause or an auth/config disable of the circuit.
+        await gw.circuit.reset(p.id);
         const rec = await gw.providers.update(accountId, p.id, { status: "active", status_reason: null }, null);
-        return ok(set, providerItem(rec!));
+        return ok(set, await view(rec!));
       },
       { parse: "none" },
     )
@@ -128,7 +148,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
         const rec = await gw.providers.update(accountId, p.id, { status: "inactive", status_reason: "deactivated through the API" }, null);
-        return ok(set, providerItem(rec!));
+        return ok(set, await view(rec!));
       },
       { parse: "none" },
     )

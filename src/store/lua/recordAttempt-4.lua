@@ -14,6 +14,7 @@
   ARGV[6]  message id
   ARGV[7]  now (ms)
   ARGV[8]  provider id
+  ARGV[9]  "1" when the attempt failed (the provider is remembered so a retry avoids it)
 
   Returns 1.
 ]]
@@ -24,6 +25,10 @@ local nextAt = ARGV[5]
 redis.call("RPUSH", KEYS[2], ARGV[4])
 if redis.call("EXISTS", KEYS[1]) == 1 then
   redis.call("HSET", KEYS[1], "status", status, "updated_at", ARGV[7], "provider_id", ARGV[8])
+  redis.call("HDEL", KEYS[1], "waiting")
+  if ARGV[9] == "1" then
+    redis.call("HSET", KEYS[1], "last_failed_provider", ARGV[8])
+  end
   if nextAt ~= "" then
     redis.call("HSET", KEYS[1], "next_attempt_at", nextAt)
     redis.call("ZADD", KEYS[4], nextAt, ARGV[6])
