@@ -19,6 +19,8 @@ export const K = {
   account: (acct: string) => `${a(acct)}:account`,
   apiKeys: (acct: string) => `${a(acct)}:apikeys`,
   providers: (acct: string) => `${a(acct)}:providers`,
+  /** Bookkeeping times of providers (last_used_at, last_tested_at), apart from the records. */
+  providerStamps: (acct: string) => `${a(acct)}:provider_stamps`,
   /** Provider groups (EXT): hash of group id to JSON. */
   groups: (acct: string) => `${a(acct)}:groups`,
   /** Hash: meta (JSON, fixed at accept), body (msgpack), status, provider_id, updated_at, next_attempt_at. */

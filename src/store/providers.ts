@@ -22,6 +22,7 @@ export type ProviderSecrets = Record<string, unknown>;
  */
 export class ProviderStore {
   private cache = new Map<string, ProviderRecord[]>();
+  private lastTouch = new Map<string, number>();
   private listeners: Array<(accountId: string) => void> = [];
 
   constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, private readonly box: SecretBox) {}
@@ -112,15 +113,33 @@ export class ProviderStore {
   }
 
   /** Bookkeeping fields that do not change how the provider sends (no version bump). */
+  /**
+   * Bookkeeping times, kept apart from the record: writing them never races with a PATCH (a
+   * read-modify-write of the record could undo one), never bumps the version (which would drop the
+   * worker's warm connection) and never invalidates the hot-path cache. last_used_at is written at
+   * most once a second per provider.
+   */
   async touch(accountId: string, id: string, fields: Pick<Partial<ProviderRecord>, "last_used_at" | "last_tested_at">): Promise<void> {
-    const cur = await this.getFresh(accountId, id);
-    if (!cur) return;
-    await this.redis.hset(K.providers(accountId), id, JSON.stringify({ ...cur, ...fields }));
-    this.cache.delete(accountId);
+    const now = this.clock.now();
+    if (fields.last_used_at && !fields.last_tested_at) {
+      const last = this.lastTouch.get(id) ?? 0;
+      if (now - last < 1000 && now >= last) return;
+      this.lastTouch.set(id, now);
+    }
+    const args: string[] = [];
+    for (const [k, v] of Object.entries(fields)) if (v) args.push(`${id}:${k}`, v);
+    if (args.length) await this.redis.hset(K.providerStamps(accountId), ...args);
+  }
+
+  /** A provider's record with its bookkeeping times filled in. */
+  async withStamps(rec: ProviderRecord): Promise<ProviderRecord> {
+    const [used, tested] = await this.redis.hmget(K.providerStamps(rec.account_id), `${rec.id}:last_used_at`, `${rec.id}:last_tested_at`);
+    return { ...rec, last_used_at: used ?? rec.last_used_at, last_tested_at: tested ?? rec.last_tested_at };
   }
 
   async remove(accountId: string, id: string): Promise<boolean> {
     const n = await this.redis.hdel(K.providers(accountId), id);
+    await this.redis.hdel(K.providerStamps(accountId), `${id}:last_used_at`, `${id}:last_tested_at`);
     if (n) await this.changed(accountId);
     return n > 0;
   }

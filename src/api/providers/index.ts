@@ -36,9 +36,9 @@ export function healthView(h: Health) {
   return { state: h.state, reason: h.reason, class: h.cls, until: h.until ? new Date(h.until).toISOString() : null, recent_failures: h.recent_failures };
 }
 
-/** The ETag covers the stored provider and its health, not the live usage counters. */
-function tagged(v: { usage: unknown }): unknown {
-  const { usage: _usage, ...rest } = v;
+/** The ETag covers the stored provider and its health, not the live usage counters or last use. */
+function tagged(v: { usage: unknown; last_used_at: unknown }): unknown {
+  const { usage: _usage, last_used_at: _used, ...rest } = v;
   return rest;
 }
 
@@ -52,8 +52,8 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
   }
   /** The documented item plus EXT `health` and `usage` (sends counted in the current windows). */
   async function view(p: ProviderRecord) {
-    const [health, usage] = await Promise.all([gw.circuit.get(p.id), gw.caps.usage(p.id)]);
-    return { ...providerItem(p), health: healthView(health), usage };
+    const [rec, health, usage] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.usage(p.id)]);
+    return { ...providerItem(rec), health: healthView(health), usage };
   }
   const closeWarm = (id: string) => pool?.close(id).catch(() => {});
 
