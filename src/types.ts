@@ -66,6 +66,10 @@ export interface ProviderRecord {
   smtp_username: string | null;
   /** EXT: verify the upstream's TLS certificate (default true; false only for test servers). */
   smtp_tls_verify?: boolean;
+  /** gmail_api / outlook_api: the mailbox the provider sends as (from its config). */
+  oauth_email?: string | null;
+  /** gmail_api: whether the config holds an OAuth refresh token. */
+  has_refresh_token?: boolean;
   has_smtp_password: boolean;
   from_email: string | null;
   from_name: string | null;

@@ -58,6 +58,8 @@ export class ProviderStore {
       smtp_protocol: fields.smtp_protocol ?? null,
       smtp_username: fields.smtp_username ?? null,
       smtp_tls_verify: fields.smtp_tls_verify,
+      oauth_email: fields.oauth_email ?? null,
+      has_refresh_token: fields.has_refresh_token ?? false,
       has_smtp_password: !!secrets && typeof secrets.smtp_password === "string",
       from_email: fields.from_email ?? null,
       from_name: fields.from_name ?? null,

@@ -2,6 +2,7 @@ import type { FieldIssue } from "../errors.ts";
 import type { ProviderFields, ProviderSecrets } from "../../store/providers.ts";
 import type { ProviderRecord, ProviderType, QuotaValue, Quotas, SmtpProtocol } from "../../types.ts";
 import { checkAddress } from "../emails/address.ts";
+import { parseProviderConfig } from "../../providers/config.ts";
 
 /** Types this gateway can create today. gmail_api, outlook_api and amazon_ses arrive with their adapters. */
 export const CREATABLE_TYPES: ProviderType[] = ["smtp", "capture"];
@@ -135,8 +136,19 @@ export function parseProviderBody(body: Record<string, unknown>, mode: "create" 
     }
   }
 
-  if (body.config !== undefined) {
-    issues.push({ field: "config", code: "unrecognized_keys", message: `${type} providers take no config object` });
+  if (type === "smtp" || type === "capture") {
+    if (body.config !== undefined) issues.push({ field: "config", code: "unrecognized_keys", message: `${type} providers take no config object` });
+  } else if (body.config !== undefined || mode === "create") {
+    // PATCH with config replaces the whole config (give it complete); without, it is kept.
+    if (body.config === undefined) issues.push({ field: "config", code: "invalid_type", message: `required: the ${type} credentials` });
+    else {
+      const parsed = parseProviderConfig(type, body.config, issues);
+      if (parsed) {
+        secrets = { config: parsed.secrets };
+        fields.oauth_email = parsed.oauth_email;
+        fields.has_refresh_token = parsed.has_refresh_token;
+      }
+    }
   }
 
   if (type === "smtp") {
@@ -202,8 +214,8 @@ export function providerItem(p: ProviderRecord) {
     from_name: p.from_name,
     reply_to_email: p.reply_to_email,
     reply_to_name: p.reply_to_name,
-    oauth_email: null,
-    has_refresh_token: false,
+    oauth_email: p.oauth_email ?? null,
+    has_refresh_token: p.has_refresh_token ?? false,
     quotas: {
       per_second: asRange(p.quotas.per_second),
       per_minute: asRange(p.quotas.per_minute),
