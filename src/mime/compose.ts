@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { detectMimeType } from "nodemailer/lib/mime-funcs/index.js";
 import MimeNode from "nodemailer/lib/mime-node/index.js";
 import type { ComposeAddress, ComposeAttachment, ComposeSpec } from "../types.ts";
@@ -58,10 +59,10 @@ function contentTypeOf(p: Part): string {
   return "application/octet-stream"; // replaced by the prepared header below
 }
 
-function materialise(p: Part, parent: Node | null): Node {
+function materialise(p: Part, parent: Node | null, rootOptions: object = NODE_OPTIONS): Node {
   const node: Node = parent
     ? parent.createChild(contentTypeOf(p), NODE_OPTIONS)
-    : (new MimeNode(contentTypeOf(p), NODE_OPTIONS) as unknown as Node);
+    : (new MimeNode(contentTypeOf(p), rootOptions) as unknown as Node);
   if (p.kind === "multipart") for (const c of p.children) materialise(c, node);
   else if (p.kind === "text") node.setContent(p.content);
   else {
@@ -158,12 +159,23 @@ function addr(a: ComposeAddress): { name: string; address: string } {
 }
 
 /**
+ * The shared part of the message's multipart boundaries: derived from its Message-ID, so every
+ * attempt (a retry on another provider included) writes the very same bytes. nodemailer would
+ * draw it at random on each build. The Message-ID holds the gateway's random message id, chosen
+ * after the body was submitted, so the boundary is no easier to guess (and plant in a body) than
+ * a random one.
+ */
+export function baseBoundary(messageId: string): string {
+  return createHash("sha256").update(`boundary:${messageId}`).digest("hex").slice(0, 16);
+}
+
+/**
  * Builds the RFC 5322 message for an API send. Message-ID and Date come from the spec (fixed at
- * acceptance), so every attempt sends the same message. No Bcc header is written: Bcc recipients
- * exist only in the envelope.
+ * acceptance) and the boundaries from the Message-ID, so every attempt sends the same bytes. No
+ * Bcc header is written: Bcc recipients exist only in the envelope.
  */
 export async function composeRaw(spec: ComposeSpec): Promise<Buffer> {
-  const root = materialise(messageTree(spec), null);
+  const root = materialise(messageTree(spec), null, { ...NODE_OPTIONS, baseBoundary: baseBoundary(spec.messageId) });
   root.setHeader("From", addr(spec.from));
   if (spec.to.length) root.setHeader("To", spec.to.map(addr));
   if (spec.cc.length) root.setHeader("Cc", spec.cc.map(addr));
