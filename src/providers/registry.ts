@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { OutboxStore } from "../store/outbox.ts";
 import { CaptureAdapter } from "./capture.ts";
+import { GmailAdapter } from "./gmail.ts";
 import { SmtpAdapter } from "./smtp.ts";
 import type { ProviderAdapter, ProviderSnapshot } from "./types.ts";
 
@@ -11,6 +12,8 @@ export function createAdapter(snap: ProviderSnapshot, deps: { outbox: OutboxStor
       return new SmtpAdapter(snap);
     case "capture":
       return new CaptureAdapter(snap, deps.outbox, deps.clock);
+    case "gmail_api":
+      return new GmailAdapter(snap);
     default:
       throw new Error(`provider type ${snap.record.type} has no adapter in this version`);
   }

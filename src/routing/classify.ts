@@ -1,4 +1,5 @@
 import type { FailureClass } from "../types.ts";
+import { GMAIL_TABLE } from "./classify-gmail.ts";
 
 /**
  * Classification of provider failures into the five classes routing reacts to
@@ -72,6 +73,7 @@ export const SMTP_TABLE: ClassTable = [
 /** The table for each provider type; the API providers add theirs here in the same shape. */
 export const TABLES: Record<string, ClassTable> = {
   smtp: SMTP_TABLE,
+  gmail_api: GMAIL_TABLE,
 };
 
 export const DEFAULT_ROW = "no row matched (default: transient)";
