@@ -86,6 +86,29 @@ export interface ProviderRecord {
   sealed: string | null;
   /** Bumped on every change; workers rebuild their client when it moves. */
   version: number;
+  /**
+   * amazon_ses: what GetAccount last said about the account's sending limits. Written without
+   * bumping `version` (it changes no credential, so warm clients stay); caps use it where the
+   * user set no quota (src/routing/windows.ts effectiveQuotas).
+   */
+  detected_quotas?: DetectedQuotas | null;
+}
+
+/** Limits a provider reported about itself (amazon_ses: GetAccount), and the caps derived from them. */
+export interface DetectedQuotas {
+  /** Caps derived from the report (90 % of the provider's figures); null where it has no limit. */
+  per_second: number | null;
+  per_day: number | null;
+  /** What the provider said, for the record. */
+  max_send_rate: number | null;
+  max_24_hour_send: number | null;
+  sent_last_24_hours: number | null;
+  /** amazon_ses: false while the account is in the sandbox (verified recipients only). */
+  production_access: boolean;
+  sending_enabled: boolean;
+  enforcement_status: string | null;
+  /** When it was read (ISO 8601, gateway clock). */
+  read_at: string;
 }
 
 export type MessageStatus = "queued" | "sending" | "sent" | "deferred" | "failed" | "rejected" | "canceled";

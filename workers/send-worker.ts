@@ -6,7 +6,9 @@
 import { workerData } from "node:worker_threads";
 import { composeRaw } from "../src/mime/compose.ts";
 import { createAdapter } from "../src/providers/registry.ts";
+import { saveDetected } from "../src/providers/ses-account.ts";
 import type { ProviderAdapter, ProviderSnapshot } from "../src/providers/types.ts";
+import type { DetectedQuotas } from "../src/types.ts";
 import type { SendJob, SendJobResult, WorkerInit, WorkerTask } from "../src/dispatch/protocol.ts";
 import { MessageStore } from "../src/store/messages.ts";
 import { OutboxStore } from "../src/store/outbox.ts";
@@ -19,12 +21,17 @@ redis.on("error", () => {});
 const messages = new MessageStore(redis, systemClock);
 const outbox = new OutboxStore(redis);
 const adapters = new Map<string, { version: number; adapter: ProviderAdapter }>();
+// amazon_ses adapters read GetAccount at most hourly while they send; the reading is stored on the
+// provider record (without a version bump), where the caps pick it up.
+const sesAccountRead = async (accountId: string, providerId: string, d: DetectedQuotas, region: string) => {
+  await saveDetected(redis, accountId, providerId, d, region);
+};
 
 function adapterFor(snap: ProviderSnapshot, now: number): ProviderAdapter {
   const cur = adapters.get(snap.record.id);
   if (cur && cur.version === snap.record.version) return cur.adapter;
   if (cur) void cur.adapter.close().catch(() => {});
-  const adapter = createAdapter(snap, { outbox, clock: { now: () => now } });
+  const adapter = createAdapter(snap, { outbox, clock: { now: () => now }, sesAccountRead });
   adapters.set(snap.record.id, { version: snap.record.version, adapter });
   return adapter;
 }

@@ -1,5 +1,5 @@
 import Piscina from "piscina";
-import type { ProviderSnapshot } from "../providers/types.ts";
+import type { ProviderSnapshot, TestOutcome } from "../providers/types.ts";
 import type { SendJob, SendJobResult, WorkerInit, WorkerTask } from "./protocol.ts";
 
 /**
@@ -57,7 +57,7 @@ export class ShardPool {
     );
   }
 
-  verify(provider: ProviderSnapshot): Promise<{ success: boolean; message: string; latency_ms: number }> {
+  verify(provider: ProviderSnapshot): Promise<TestOutcome & { latency_ms: number }> {
     return this.shards[this.shardOf(provider.record.id)]!.run({ kind: "verify", provider } satisfies WorkerTask);
   }
 

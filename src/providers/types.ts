@@ -1,4 +1,4 @@
-import type { Envelope, FailureClass, ProviderRecord } from "../types.ts";
+import type { DetectedQuotas, Envelope, FailureClass, ProviderRecord } from "../types.ts";
 
 /** What a worker is given to build a provider client: the record and its opened secrets. */
 export interface ProviderSnapshot {
@@ -26,6 +26,8 @@ export type SendOutcome =
 export interface TestOutcome {
   success: boolean;
   message: string;
+  /** Limits the provider reported while being checked (amazon_ses GetAccount), to be stored on it. */
+  detected_quotas?: DetectedQuotas;
 }
 
 /**

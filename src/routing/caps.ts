@@ -17,7 +17,7 @@ export class CapStore {
 
   /** Reservation arguments, apart from the call so they can be unit-tested. */
   static args(p: ProviderRecord, now: number, n: number): { keys: string[]; argv: number[]; caps: Array<number | null>; starts: number[] } {
-    const q = effectiveQuotas(p.type, p.quotas);
+    const q = effectiveQuotas(p.type, p.quotas, p.detected_quotas);
     const starts = WINDOWS.map((w) => windowStart(now, w.ms));
     const caps = WINDOWS.map((w, i) => capFor(q[w.quota], p.id, starts[i]!));
     const keys = WINDOWS.map((w, i) => K.capCount(p.id, w.usage, starts[i]!));

@@ -1,4 +1,5 @@
 import type { FailureClass } from "../types.ts";
+import { SES_TABLE } from "./classify-ses.ts";
 import { GMAIL_TABLE } from "./classify-gmail.ts";
 
 /**
@@ -73,6 +74,7 @@ export const SMTP_TABLE: ClassTable = [
 /** The table for each provider type; the API providers add theirs here in the same shape. */
 export const TABLES: Record<string, ClassTable> = {
   smtp: SMTP_TABLE,
+  amazon_ses: SES_TABLE,
   gmail_api: GMAIL_TABLE,
 };
 

@@ -1,4 +1,4 @@
-import type { ProviderType, QuotaValue, Quotas } from "../types.ts";
+import type { DetectedQuotas, ProviderType, QuotaValue, Quotas } from "../types.ts";
 
 /**
  * Cap windows. Windows are fixed and aligned to the epoch (UTC), so "per day" resets at
@@ -47,7 +47,8 @@ export function capFor(q: QuotaValue | undefined, providerId: string, winStart: 
  * - outlook_api: Exchange Online allows 30 messages/min and 10,000 recipients/day per mailbox; we
  *   keep 25/min and 9,000/day (Exchange Online limits).
  * - amazon_ses: sandbox 1/s and 200/day; we keep 1/s and 180/day until GetAccount tells the real
- *   quota (the SES adapter replaces these with 90% of MaxSendRate and Max24HourSend).
+ *   quota; from then on the provider's `detected_quotas` (90% of MaxSendRate and Max24HourSend,
+ *   src/providers/ses-account.ts) take their place.
  */
 export const DEFAULT_QUOTAS: Record<ProviderType, Partial<Quotas>> = {
   smtp: {},
@@ -57,9 +58,13 @@ export const DEFAULT_QUOTAS: Record<ProviderType, Partial<Quotas>> = {
   amazon_ses: { per_second: 1, per_day: 180 },
 };
 
-/** The quotas in force: the user's where set, else the type's default. */
-export function effectiveQuotas(type: ProviderType, q: Quotas): Quotas {
-  const d = DEFAULT_QUOTAS[type] ?? {};
+/**
+ * The quotas in force: the user's where set, else what the provider reported about itself
+ * (`detected`, amazon_ses GetAccount: its per_second and per_day, null meaning no limit), else
+ * the type's default.
+ */
+export function effectiveQuotas(type: ProviderType, q: Quotas, detected?: DetectedQuotas | null): Quotas {
+  const d: Partial<Quotas> = detected ? { ...DEFAULT_QUOTAS[type], per_second: detected.per_second, per_day: detected.per_day } : (DEFAULT_QUOTAS[type] ?? {});
   return {
     per_second: q.per_second ?? d.per_second ?? null,
     per_minute: q.per_minute ?? d.per_minute ?? null,

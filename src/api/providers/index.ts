@@ -9,6 +9,7 @@ import { ApiError, validationError } from "../errors.ts";
 import { json, ok, weakEtag, withEtag } from "../http.ts";
 import { providerItem, parseProviderBody } from "./model.ts";
 import { withGroupLock } from "../groups/service.ts";
+import { storeReading } from "../../providers/ses-account.ts";
 
 const STATUSES: ProviderStatus[] = ["active", "inactive", "error", "pending"];
 const TYPES = ["smtp", "gmail_api", "outlook_api", "amazon_ses", "capture"];
@@ -56,6 +57,20 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     return { ...providerItem(rec), health: healthView(health), usage };
   }
   const closeWarm = (id: string) => pool?.close(id).catch(() => {});
+  const readingDeps = { redis: gw.redis, now: () => gw.clock.now(), invalidate: (a: string) => gw.providers.invalidate(a) };
+  /**
+   * amazon_ses: read GetAccount in the background when the provider is created or its config
+   * changes, so the default caps follow the account's quota from the first send (the worker reads
+   * it again hourly while the provider sends; /test reads it too).
+   */
+  const readAccount = (rec: ProviderRecord) => {
+    if (rec.type !== "amazon_ses" || !pool) return;
+    const secrets = gw.providers.secretsOf(rec);
+    void pool
+      .verify({ record: rec, secrets })
+      .then((r) => storeReading(readingDeps, rec, secrets, r.detected_quotas))
+      .catch(() => {});
+  };
 
   return new Elysia()
     .get("/providers", async ({ request, set, query }) => {
@@ -89,6 +104,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const r = parseProviderBody(body, "create");
         if (!r.ok) throw validationError(r.issues);
         const rec = await gw.providers.create(ctx.accountId, r.value.fields as Parameters<typeof gw.providers.create>[1], r.value.secrets);
+        readAccount(rec);
         return ok(set, await view(rec), 201, { location: `/api/v1/providers/${rec.id}` });
       },
       { parse: "none" },
@@ -115,6 +131,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const rec = await gw.providers.update(accountId, p.id, r.value.fields, r.value.secrets);
         if (!rec) throw new ApiError("not_found", `provider ${params.id} was not found`);
         void closeWarm(p.id);
+        if (r.value.secrets) readAccount(rec);
         return ok(set, await view(rec));
       },
       { parse: "none" },
@@ -158,8 +175,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const { p, accountId } = await load(request, params.id);
         if (!pool) throw new ApiError("service_unavailable", "connection testing is unavailable: no worker threads are running", { retryAfter: 5 });
         const testedAt = new Date(gw.clock.now()).toISOString();
-        const r = await pool.verify({ record: p, secrets: gw.providers.secretsOf(p) });
+        const secrets = gw.providers.secretsOf(p);
+        const r = await pool.verify({ record: p, secrets });
         await gw.providers.touch(accountId, p.id, { last_tested_at: testedAt });
+        await storeReading(readingDeps, p, secrets, r.detected_quotas);
         return ok(set, { success: r.success, message: r.message, latency_ms: r.latency_ms, tested_at: testedAt });
       },
       { parse: "none" },
