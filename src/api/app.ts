@@ -4,6 +4,8 @@ import { newId } from "../ids.ts";
 import { ApiError } from "./errors.ts";
 import { errorResponse, json } from "./http.ts";
 import { emailRoutes } from "./emails/index.ts";
+import { uploadRoutes } from "./emails/uploads.ts";
+import { openApiRoutes } from "./openapi/index.ts";
 import { providerRoutes } from "./providers/index.ts";
 import { apiKeyRoutes } from "./apikeys/index.ts";
 import { groupRoutes } from "./groups/index.ts";
@@ -31,7 +33,8 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
       return json(set, 500, new ApiError("internal_error", "internal error; the request id identifies it in the gateway's log").body(String(set.headers["x-request-id"])));
     })
     .use(healthRoutes(gw))
-    .group("/api/v1", (app) => app.use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)));
+    .use(openApiRoutes())
+    .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)));
 }
 
 export type App = ReturnType<typeof createApp>;
