@@ -1,0 +1,58 @@
+import { apiKeyPaths, apiKeySchemas } from "./apikeys.ts";
+import type { PathItem, Schema } from "./common.ts";
+import { groupPaths, groupSchemas } from "./groups.ts";
+import { messagePaths, messageSchemas } from "./messages.ts";
+import { operationPaths } from "./operations.ts";
+import { providerPaths, providerSchemas } from "./providers.ts";
+import { sendingPaths, sendingSchemas } from "./sending.ts";
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: Schema;
+  servers: Schema[];
+  security: Array<Record<string, string[]>>;
+  tags: Schema[];
+  paths: Record<string, PathItem>;
+  components: { schemas: Record<string, Schema>; securitySchemes: Schema };
+  [k: string]: unknown;
+}
+
+function merge<T>(name: string, parts: Array<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const p of parts) {
+    for (const [k, v] of Object.entries(p)) {
+      if (k in out) throw new Error(`OpenAPI ${name} ${k} is defined twice`);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** The gateway's OpenAPI 3.1 document, assembled from the feature schema modules. */
+export function buildDocument(version: string): OpenApiDocument {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Sendmux gateway API",
+      version,
+      description:
+        "A self-hosted email sending gateway. The Sending API is wire-compatible with the hosted Sendmux service; operations and schemas marked `x-sendmux-ext: true` are this gateway's additions. Every response carries an `X-Request-Id` header; errors are `{ok:false, error:{code, message, retryable, param?, errors?}, meta:{request_id}}`. Mutating POSTs accept `Idempotency-Key` (24 h). Uploaded attachments live 24 hours; upload URLs 1 hour; one attachment is at most 18 MiB.",
+    },
+    servers: [{ url: "/api/v1", description: "This gateway" }],
+    security: [{ BearerAuth: [] }],
+    tags: [
+      { name: "Emails", description: "Sending and following messages" },
+      { name: "Attachments", description: "Uploading attachments once, to name them by attachment_id in sends" },
+      { name: "Providers", description: "Sending accounts (needs a full key)" },
+      { name: "Groups", description: "EXT: isolated pools of providers (needs a full key)" },
+      { name: "API keys", description: "EXT: keys and their scopes (needs a full key)" },
+      { name: "Operations", description: "EXT: health, readiness, metrics" },
+      { name: "Meta", description: "This document" },
+    ],
+    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, operationPaths]),
+    components: {
+      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas]),
+      securitySchemes: { BearerAuth: { description: "Sendmux API key (smx_...)", scheme: "bearer", type: "http" } },
+    },
+  };
+}
