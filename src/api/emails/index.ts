@@ -9,6 +9,7 @@ import { ApiError, validationError, type FieldIssue } from "../errors.ts";
 import { ok, withEtag } from "../http.ts";
 import { toSubmission } from "./service.ts";
 import { validateSend } from "./validate.ts";
+import { attachUploaded, loadUploads } from "./uploads.ts";
 
 export const MAX_BATCH = 100;
 
@@ -26,15 +27,6 @@ async function accept(gw: Gateway, ctx: KeyContext, subs: Submission[]): Promise
     gw.log.error({ component: "api", err: e }, "enqueue failed");
     throw storageUnavailable(e);
   }
-}
-
-/** Resolves attachment_id references; until the upload endpoints exist every id is unknown. */
-function unresolvedRefs(refs: Array<{ index: number; id: string }>, prefix = ""): FieldIssue[] {
-  return refs.map((r) => ({
-    field: `${prefix}attachments.${r.index}.attachment_id`,
-    code: "not_found",
-    message: `attachment ${r.id} does not exist or has expired`,
-  }));
 }
 
 export function viewMessage(v: MessageView) {
@@ -78,9 +70,10 @@ export function emailRoutes(gw: Gateway) {
       async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         const body = await readJsonObject(request);
+        const uploads = await loadUploads(gw, ctx.accountId, body);
         const r = validateSend(body);
         if (!r.ok) throw validationError(r.issues);
-        const refIssues = unresolvedRefs(r.value.attachmentRefs);
+        const refIssues = attachUploaded(uploads, r.value);
         if (refIssues.length) throw validationError(refIssues);
         const [id] = await accept(gw, ctx, [toSubmission(gw, r.value)]);
         return ok(set, { message_id: id, status: "queued" });
@@ -105,9 +98,10 @@ export function emailRoutes(gw: Gateway) {
         const subs: Submission[] = [];
         const subIndex: number[] = [];
         const allIssues: FieldIssue[] = [];
+        const uploads = await loadUploads(gw, ctx.accountId, body);
         list.forEach((m, i) => {
           const r = validateSend(m);
-          let issues: FieldIssue[] = r.ok ? unresolvedRefs(r.value.attachmentRefs) : r.issues;
+          let issues: FieldIssue[] = r.ok ? attachUploaded(uploads, r.value) : r.issues;
           if (r.ok && issues.length === 0) {
             subs.push(toSubmission(gw, r.value));
             subIndex.push(i);
