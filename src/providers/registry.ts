@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { OutboxStore } from "../store/outbox.ts";
 import { CaptureAdapter } from "./capture.ts";
+import { OutlookAdapter } from "./outlook.ts";
 import { GmailAdapter } from "./gmail.ts";
 import { SesAdapter, type AccountReadSink } from "./ses.ts";
 import { SmtpAdapter } from "./smtp.ts";
@@ -17,6 +18,8 @@ export function createAdapter(snap: ProviderSnapshot, deps: { outbox: OutboxStor
       return new SesAdapter(snap, deps.sesAccountRead, () => deps.clock.now());
     case "gmail_api":
       return new GmailAdapter(snap);
+    case "outlook_api":
+      return new OutlookAdapter(snap);
     default:
       throw new Error(`provider type ${snap.record.type} has no adapter in this version`);
   }

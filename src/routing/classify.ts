@@ -1,6 +1,7 @@
 import type { FailureClass } from "../types.ts";
 import { SES_TABLE } from "./classify-ses.ts";
 import { GMAIL_TABLE } from "./classify-gmail.ts";
+import { OUTLOOK_TABLE } from "./classify-outlook.ts";
 
 /**
  * Classification of provider failures into the five classes routing reacts to
@@ -76,6 +77,7 @@ export const TABLES: Record<string, ClassTable> = {
   smtp: SMTP_TABLE,
   amazon_ses: SES_TABLE,
   gmail_api: GMAIL_TABLE,
+  outlook_api: OUTLOOK_TABLE,
 };
 
 export const DEFAULT_ROW = "no row matched (default: transient)";
