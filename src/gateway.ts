@@ -13,6 +13,9 @@ import { GroupStore } from "./store/groups.ts";
 import { CapStore } from "./routing/caps.ts";
 import { CircuitStore } from "./routing/circuit.ts";
 import { Router } from "./routing/router.ts";
+import { RateLimiter } from "./ratelimit.ts";
+import { IdempotencyStore } from "./idempotency.ts";
+import { RedisSyncedClock } from "./clock.ts";
 import type { SendmuxRedis } from "./store/redis.ts";
 
 /** Everything a request handler or the dispatcher needs, built once in main.ts (or by a test). */
@@ -32,6 +35,8 @@ export interface Gateway {
   caps: CapStore;
   circuit: CircuitStore;
   router: Router;
+  limiter: RateLimiter;
+  idempotency: IdempotencyStore;
 }
 
 export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics; random?: () => number }): Gateway {
@@ -64,6 +69,10 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     caps,
     circuit,
     router,
+    // Production time for the limiter is Redis's own TIME (read inside the script); an injected
+    // clock (tests) is passed through instead.
+    limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now()),
+    idempotency: new IdempotencyStore(opts.redis),
   };
 }
 

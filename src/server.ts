@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "./api/app.ts";
+import { rateHeaders, requestRate } from "./ratelimit.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
 import { RedisSyncedClock, systemClock, type Clock } from "./clock.ts";
 import { resolveAdminToken, resolveSecretKey, type Config } from "./config.ts";
@@ -98,7 +99,13 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
       hostname: cfg.httpAddr.host,
       port: cfg.httpAddr.port,
       fetch: async (req) => {
-        const res = await app.fetch(withRoutableUrl(req));
+        const routed = withRoutableUrl(req);
+        let res = await app.fetch(routed);
+        const rate = requestRate.get(routed);
+        if (rate) {
+          if (Object.isFrozen(res.headers)) res = new Response(res.body, res);
+          for (const [k, v] of Object.entries(rateHeaders(rate))) if (!res.headers.has(k)) res.headers.set(k, v);
+        }
         gw.metrics.httpRequests.inc({ method: req.method, status: String(res.status) });
         return res;
       },

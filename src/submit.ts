@@ -1,5 +1,5 @@
 import type { Gateway } from "./gateway.ts";
-import type { NewMessage } from "./store/messages.ts";
+import type { IdempotencyCompletion, NewMessage } from "./store/messages.ts";
 import type { KeyContext, MessageBody, MessageMeta } from "./types.ts";
 
 /** The key's scope holds no provider that could send right now (SPEC "Routing" rule 6). */
@@ -17,7 +17,7 @@ export type Submission = Omit<MessageMeta, "account_id" | "key_id" | "created_at
  * When this resolves, every message is in Redis and on the ready queue (durable); only then may
  * the caller answer 200 or 250.
  */
-export async function submit(gw: Gateway, ctx: KeyContext, subs: Submission[]): Promise<string[]> {
+export async function submit(gw: Gateway, ctx: KeyContext, subs: Submission[], idem?: IdempotencyCompletion): Promise<string[]> {
   await assertCanSend(gw, ctx);
   const createdAt = new Date(gw.clock.now()).toISOString();
   const msgs: NewMessage[] = subs.map((s) => {
@@ -31,7 +31,7 @@ export async function submit(gw: Gateway, ctx: KeyContext, subs: Submission[]): 
     };
     return { meta, body };
   });
-  await gw.messages.enqueue(ctx.accountId, msgs);
+  await gw.messages.enqueue(ctx.accountId, msgs, idem);
   for (const m of msgs) gw.metrics.accepted.inc({ source: m.meta.source });
   return msgs.map((m) => m.meta.id);
 }

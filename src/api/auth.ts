@@ -1,9 +1,15 @@
 import type { Gateway } from "../gateway.ts";
 import type { KeyContext } from "../types.ts";
 import { ApiError } from "./errors.ts";
+import { requestRate, type RateInfo } from "../ratelimit.ts";
 
 /** The API key from `Authorization: Bearer smx_…`, resolved to its account and scope. */
+/** Requests already authenticated (and counted): a second call for the same request is free. */
+export const requestKey = new WeakMap<Request, KeyContext>();
+
 export async function authenticate(gw: Gateway, request: Request): Promise<KeyContext> {
+  const known = requestKey.get(request);
+  if (known) return known;
   const h = request.headers.get("authorization");
   if (!h) throw new ApiError("authentication_required", "missing Authorization header; send `Authorization: Bearer smx_…` with an API key");
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
@@ -15,6 +21,21 @@ export async function authenticate(gw: Gateway, request: Request): Promise<KeyCo
     throw storageUnavailable(e);
   }
   if (!ctx) throw new ApiError("authentication_required", "the API key is not valid (unknown or revoked)");
+  // SPEC "Rate limit": every request with a key counts, HTTP and SMTP together; a batch is one.
+  let rate: RateInfo;
+  try {
+    rate = await gw.limiter.take(ctx.keyId);
+  } catch (e) {
+    throw storageUnavailable(e);
+  }
+  requestRate.set(request, rate);
+  requestKey.set(request, ctx);
+  if (!rate.allowed) {
+    throw new ApiError("rate_limit_exceeded", `this API key made ${rate.limit} requests in the last 60 seconds (its limit, shared by HTTP and SMTP); retry in ${Math.max(1, rate.resetSec)} s`, {
+      retryable: true,
+      retryAfter: Math.max(1, rate.resetSec),
+    });
+  }
   return ctx;
 }
 

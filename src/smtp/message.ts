@@ -23,7 +23,8 @@ export interface RelayedMessage {
 export function prepareRelayed(submitted: Buffer, opts: { id: string; hostname: string; nowMs: number }): RelayedMessage {
   const crlf = toCrlf(submitted);
   const block = parseHeaderBlock(crlf);
-  const remove = ["bcc"];
+  // Idempotency-Key (EXT) is ours, read by the relay: it is never relayed.
+  const remove = ["bcc", "idempotency-key"];
   const add: Array<[string, string]> = [];
   let messageId = headerValue(block, "message-id") ?? "";
   if (!hasHeader(block, "message-id")) {

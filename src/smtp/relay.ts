@@ -39,6 +39,10 @@ import { assertCanSend, NoActiveProviders, submit } from "../submit.ts";
 import type { KeyContext } from "../types.ts";
 import { RelayServer } from "./connection.ts";
 import { prepareRelayed } from "./message.ts";
+import { fingerprint } from "../idempotency.ts";
+import type { NewClaim } from "../api/idempotent.ts";
+import { IdempotencyClaimLost } from "../store/messages.ts";
+import { headerValue, parseHeaderBlock, rewriteHeaders } from "../mime/headers.ts";
 import { MAX_AUTH_FAILURES, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, replies, type SmtpReplyError } from "./replies.ts";
 
 export { MAX_MESSAGE_BYTES };
@@ -91,6 +95,8 @@ function checkPath(address: string): AddressCheck {
 /** Maps a failure of ours to its reply: scope without an active provider, else the store. */
 function failureReply(gw: Gateway, e: unknown, what: string): SmtpReplyError {
   if (e instanceof NoActiveProviders) return replies.noActiveProviders();
+  if (e instanceof Error && typeof (e as SmtpReplyError).responseCode === "number") return e as SmtpReplyError;
+  if (e instanceof IdempotencyClaimLost) return replies.idempotencyInFlight();
   gw.log.warn({ component: "relay", err: e instanceof Error ? e.message : String(e) }, `${what} failed: message store unavailable`);
   return replies.storeUnavailable();
 }
@@ -168,6 +174,9 @@ function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: RelaySession,
     session.user = ctx;
     // Refuse at once when the key can reach no provider, before the client sends the message.
     await assertCanSend(gw, ctx);
+    // Refuse at once when the key has no room left; the message itself is counted at its end.
+    const rate = await gw.limiter.take(ctx.keyId, 0);
+    if (rate.remaining <= 0) return cb(replies.rateLimited(rate.resetSec));
     cb();
   })().catch((e) => cb(failureReply(gw, e, "MAIL")));
 }
@@ -203,9 +212,33 @@ function onData(gw: Gateway, stream: SMTPServerDataStream, session: SMTPServerSe
 /** Queues one relayed message durably; resolves with its id once it is safe to answer 250. */
 async function accept(gw: Gateway, session: SMTPServerSession, submitted: Buffer): Promise<string> {
   const ctx = session.user as KeyContext;
-  // Rate limit (SPEC "Rate limit": one SMTP message is one request on the key's bucket, shared
-  // with HTTP) belongs here, before anything is stored: refuse with 451 4.7.1 naming the seconds
-  // to wait, e.g. smtpError(451, "4.7.1", `Rate limit exceeded: try again in ${s} seconds`).
+  // SPEC "Rate limit": one SMTP message is one request, counted with the key's HTTP requests.
+  const rate = await gw.limiter.take(ctx.keyId);
+  if (!rate.allowed) throw replies.rateLimited(rate.resetSec);
+  // EXT: an Idempotency-Key header gives SMTP the API's 24 h idempotency. The fingerprint covers
+  // the envelope and the message as submitted (without that header).
+  const idemKey = headerValue(parseHeaderBlock(submitted), "idempotency-key");
+  let claim: NewClaim | null = null;
+  if (idemKey !== null) {
+    if (idemKey.length === 0 || idemKey.length > 255 || !/^[\x21-\x7e]+$/.test(idemKey)) throw replies.badIdempotencyKey();
+    const envelope = [session.envelope.mailFrom ? session.envelope.mailFrom.address : "", ...session.envelope.rcptTo.map((r) => r.address)].join("\n");
+    const block = parseHeaderBlock(submitted);
+    const withoutKey = rewriteHeaders(submitted, block, ["idempotency-key"], []);
+    const c = await gw.idempotency.claim(ctx.accountId, "smtp", idemKey, fingerprint([envelope, "\n\n", withoutKey]));
+    if (c.kind === "replay") return c.body;
+    if (c.kind === "conflict") throw replies.idempotencyConflict();
+    if (c.kind === "inflight") throw replies.idempotencyInFlight();
+    claim = c;
+  }
+  try {
+    return await queueRelayed(gw, session, ctx, submitted, claim);
+  } catch (e) {
+    if (claim) await gw.idempotency.release(claim);
+    throw e;
+  }
+}
+
+async function queueRelayed(gw: Gateway, session: SMTPServerSession, ctx: KeyContext, submitted: Buffer, claim: NewClaim | null): Promise<string> {
   const id = newId("eml");
   const msg = prepareRelayed(submitted, { id, hostname: gw.cfg.hostname, nowMs: gw.clock.now() });
   const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
@@ -227,7 +260,7 @@ async function accept(gw: Gateway, session: SMTPServerSession, submitted: Buffer
       size_bytes: msg.raw.byteLength,
       body: { kind: "raw", raw: msg.raw },
     },
-  ]);
+  ], claim ? gw.idempotency.completion(claim, 250, id) : undefined);
   gw.log.info({ component: "relay", message_id: id, recipients: to.length, size_bytes: msg.raw.byteLength }, "message queued");
   return id;
 }

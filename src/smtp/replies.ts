@@ -42,5 +42,11 @@ export const replies = {
   noActiveProviders: () =>
     smtpError(550, "5.7.1", "no_active_providers: no active provider in this API key's scope can send; activate or add one"),
   tooBig: () => smtpError(552, "5.3.4", `Message size exceeds the fixed maximum message size of ${MAX_MESSAGE_BYTES} bytes`),
+  rateLimited: (seconds: number) =>
+    smtpError(451, "4.7.1", `Rate limit exceeded: this API key made 1800 requests in the last 60 seconds (HTTP and SMTP together); try again in ${Math.max(1, seconds)} seconds`),
+  badIdempotencyKey: () => smtpError(554, "5.6.0", "The Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces"),
+  idempotencyConflict: () =>
+    smtpError(554, "5.7.0", "This Idempotency-Key was already used with a different message within 24 hours; use a new key for a new message"),
+  idempotencyInFlight: () => smtpError(451, "4.7.0", "A message with this Idempotency-Key is still being queued; try again in a moment"),
   storeUnavailable: () => smtpError(451, "4.3.0", "Temporary failure: the message store is not answering; nothing was accepted, try again shortly"),
 } as const;

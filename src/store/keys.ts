@@ -13,10 +13,14 @@ export const K = {
   bootstrap: () => `${PREFIX}:bootstrap`,
   /** Global lookup from an API key's SHA-256 to {account_id, key_id}. */
   apiKeyByHash: (hash: string) => `${PREFIX}:apikey:{h:${hash.slice(0, 16)}}:${hash}`,
+  /** Sliding-window log of one API key's requests (rate limit). */
+  rateLog: (keyId: string) => `${PREFIX}:{k:${keyId}}:rl`,
   /** Pub/sub channel on which changes to keys and providers are announced to every node. */
   changes: () => `${PREFIX}:changes`,
 
   account: (acct: string) => `${a(acct)}:account`,
+  /** An Idempotency-Key's record, per account + endpoint + key (the key is hashed). */
+  idempotency: (acct: string, endpoint: string, keyHash: string) => `${a(acct)}:idem:${endpoint}:${keyHash}`,
   apiKeys: (acct: string) => `${a(acct)}:apikeys`,
   providers: (acct: string) => `${a(acct)}:providers`,
   /** Bookkeeping times of providers (last_used_at, last_tested_at), apart from the records. */

@@ -36,17 +36,34 @@ export interface MessageView {
 
 export class DuplicateMessageId extends Error {}
 
+/** The Idempotency-Key's claim expired or was taken over before the messages were stored. */
+export class IdempotencyClaimLost extends Error {}
+
+/** What completes an Idempotency-Key's record together with the enqueue. */
+export interface IdempotencyCompletion {
+  key: string;
+  fp: string;
+  status: number;
+  body: string;
+  ttlMs: number;
+}
+
 export class MessageStore {
   constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
 
-  /** Stores and queues messages of one account in one atomic Redis step. */
-  async enqueue(accountId: string, msgs: NewMessage[]): Promise<void> {
+  /**
+   * Stores and queues messages of one account in one atomic Redis step; with `idem`, the
+   * Idempotency-Key's record is completed (the response to replay stored) in the same step.
+   */
+  async enqueue(accountId: string, msgs: NewMessage[], idem?: IdempotencyCompletion): Promise<void> {
     if (msgs.length === 0) return;
     const keys = [K.ready(accountId), K.msgIndex(accountId), ...msgs.map((m) => K.msg(accountId, m.meta.id))];
-    const args: Array<string | Buffer | number> = [this.clock.now()];
+    if (idem) keys.push(idem.key);
+    const args: Array<string | Buffer | number> = [this.clock.now(), msgs.length, idem?.fp ?? "", idem?.status ?? "", idem?.body ?? "", idem?.ttlMs ?? 0];
     for (const m of msgs) args.push(m.meta.id, JSON.stringify(m.meta), encodeBody(m.body));
     const n = await this.redis.enqueueMessages_v1(keys.length, ...keys, ...args);
     if (n === -1) throw new DuplicateMessageId("message id collision");
+    if (n === -2) throw new IdempotencyClaimLost();
   }
 
   async get(accountId: string, id: string): Promise<MessageView | null> {

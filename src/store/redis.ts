@@ -7,6 +7,9 @@ import cancelMessage from "./lua/cancelMessage-2.lua" with { type: "text" };
 import requeue from "./lua/requeue-3.lua" with { type: "text" };
 import reserveCaps from "./lua/reserveCaps-4.lua" with { type: "text" };
 import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
+import rateLimit from "./lua/rateLimit-1.lua" with { type: "text" };
+import claimIdempotency from "./lua/claimIdempotency-1.lua" with { type: "text" };
+import finishIdempotency from "./lua/finishIdempotency-1.lua" with { type: "text" };
 
 /** Script name → source and key count (null: variable, the caller passes numberOfKeys first). */
 const SCRIPTS: Record<string, [string, number | null]> = {
@@ -18,6 +21,9 @@ const SCRIPTS: Record<string, [string, number | null]> = {
   requeue: [requeue, 3],
   reserveCaps: [reserveCaps, 4],
   recordFailure: [recordFailure, 2],
+  rateLimit: [rateLimit, 1],
+  claimIdempotency: [claimIdempotency, 1],
+  finishIdempotency: [finishIdempotency, 1],
 };
 
 /** Version in the registered name, so a changed script never meets a cached old one by name. */
@@ -31,6 +37,9 @@ export interface SendmuxRedis extends Redis {
   cancelMessage_v1(msg: string, scheduled: string, id: string, now: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
+  rateLimit_v1(key: string, limit: number, windowMs: number, now: string, member: string, cost: number): Promise<[number, number, number]>;
+  claimIdempotency_v1(key: string, fp: string, pendingMs: number): Promise<string[]>;
+  finishIdempotency_v1(key: string, fp: string, what: "done" | "release", status: string, body: string, ttlMs: number): Promise<number>;
   requeue_v1(msg: string, ready: string, scheduled: string, entry: string, group: string, id: string, at: number, now: number, waiting: string): Promise<number>;
 }
 

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { idempotentRoute } from "../idempotent.ts";
 import type { Gateway } from "../../gateway.ts";
 import type { ApiKeyRecord, Permission, Scope } from "../../types.ts";
 import { authenticate, requireFull } from "../auth.ts";
@@ -63,7 +64,7 @@ export function apiKeyRoutes(gw: Gateway) {
     })
     .post(
       "/api-keys",
-      async ({ request, set }) => {
+      idempotentRoute(gw, async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         requireFull(ctx);
         const body = await readJsonObject(request);
@@ -87,7 +88,7 @@ export function apiKeyRoutes(gw: Gateway) {
           return gw.keys.create(ctx.accountId, { name, permission, scope: scope! });
         });
         return ok(set, { ...apiKeyItem(record), token }, 201, { location: `/api/v1/api-keys/${record.id}` });
-      },
+      }),
       { parse: "none" },
     )
     .get("/api-keys/:id", async ({ request, set, params }) => {

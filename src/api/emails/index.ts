@@ -1,8 +1,10 @@
 import { Elysia } from "elysia";
+import { idempotentRoute } from "../idempotent.ts";
 import type { Gateway } from "../../gateway.ts";
 import { NoActiveProviders, submit, type Submission } from "../../submit.ts";
 import type { KeyContext } from "../../types.ts";
-import type { MessageView } from "../../store/messages.ts";
+import { IdempotencyClaimLost, type IdempotencyCompletion, type MessageView } from "../../store/messages.ts";
+import { idempotent } from "../idempotent.ts";
 import { authenticate, storageUnavailable } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError, type FieldIssue } from "../errors.ts";
@@ -19,11 +21,14 @@ function noProviders(): ApiError {
   });
 }
 
-async function accept(gw: Gateway, ctx: KeyContext, subs: Submission[]): Promise<string[]> {
+async function accept(gw: Gateway, ctx: KeyContext, subs: Submission[], idem?: IdempotencyCompletion): Promise<string[]> {
   try {
-    return await submit(gw, ctx, subs);
+    return await submit(gw, ctx, subs, idem);
   } catch (e) {
     if (e instanceof NoActiveProviders) throw noProviders();
+    if (e instanceof IdempotencyClaimLost) {
+      throw new ApiError("idempotency_conflict", "the Idempotency-Key's claim expired while this request was running; retry with the same key", { retryable: true, retryAfter: 1 });
+    }
     gw.log.error({ component: "api", err: e }, "enqueue failed");
     throw storageUnavailable(e);
   }
@@ -70,13 +75,17 @@ export function emailRoutes(gw: Gateway) {
       async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         const body = await readJsonObject(request);
-        const uploads = await loadUploads(gw, ctx.accountId, body);
-        const r = validateSend(body);
-        if (!r.ok) throw validationError(r.issues);
-        const refIssues = attachUploaded(uploads, r.value);
-        if (refIssues.length) throw validationError(refIssues);
-        const [id] = await accept(gw, ctx, [toSubmission(gw, r.value)]);
-        return ok(set, { message_id: id, status: "queued" });
+        return idempotent(gw, { request, set }, ctx, "emails.send", body, async (claim) => {
+          const uploads = await loadUploads(gw, ctx.accountId, body);
+          const r = validateSend(body);
+          if (!r.ok) throw validationError(r.issues);
+          const refIssues = attachUploaded(uploads, r.value);
+          if (refIssues.length) throw validationError(refIssues);
+          const sub = toSubmission(gw, r.value);
+          const res = ok(set, { message_id: sub.id, status: "queued" });
+          await accept(gw, ctx, [sub], claim ? gw.idempotency.completion(claim, 200, await res.clone().text()) : undefined);
+          return res;
+        });
       },
       { parse: "none" },
     )
@@ -85,41 +94,44 @@ export function emailRoutes(gw: Gateway) {
       async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         const body = await readJsonObject(request);
-        const extra = Object.keys(body).filter((k) => k !== "messages");
-        const top: FieldIssue[] = extra.map((k) => ({ field: k, code: "unrecognized_keys", message: `unknown property "${k}"; a batch takes only messages` }));
-        const msgs = body.messages;
-        if (!Array.isArray(msgs)) top.push({ field: "messages", code: "invalid_type", message: msgs === undefined ? "required: a list of 1 to 100 messages" : "expected a list of 1 to 100 messages" });
-        else if (msgs.length < 1) top.push({ field: "messages", code: "too_small", message: "at least 1 message" });
-        else if (msgs.length > MAX_BATCH) top.push({ field: "messages", code: "too_big", message: `at most ${MAX_BATCH} messages per batch (got ${msgs.length})` });
-        if (top.length) throw validationError(top);
+        return idempotent(gw, { request, set }, ctx, "emails.send.batch", body, async (claim) => {
+          const extra = Object.keys(body).filter((k) => k !== "messages");
+          const top: FieldIssue[] = extra.map((k) => ({ field: k, code: "unrecognized_keys", message: `unknown property "${k}"; a batch takes only messages` }));
+          const msgs = body.messages;
+          if (!Array.isArray(msgs)) top.push({ field: "messages", code: "invalid_type", message: msgs === undefined ? "required: a list of 1 to 100 messages" : "expected a list of 1 to 100 messages" });
+          else if (msgs.length < 1) top.push({ field: "messages", code: "too_small", message: "at least 1 message" });
+          else if (msgs.length > MAX_BATCH) top.push({ field: "messages", code: "too_big", message: `at most ${MAX_BATCH} messages per batch (got ${msgs.length})` });
+          if (top.length) throw validationError(top);
 
-        const list = msgs as unknown[];
-        const results: Array<{ index: number; message_id: string | null; status: "queued" | "failed"; error?: object }> = [];
-        const subs: Submission[] = [];
-        const subIndex: number[] = [];
-        const allIssues: FieldIssue[] = [];
-        const uploads = await loadUploads(gw, ctx.accountId, body);
-        list.forEach((m, i) => {
-          const r = validateSend(m);
-          let issues: FieldIssue[] = r.ok ? attachUploaded(uploads, r.value) : r.issues;
-          if (r.ok && issues.length === 0) {
-            subs.push(toSubmission(gw, r.value));
-            subIndex.push(i);
-            results.push({ index: i, message_id: null, status: "queued" });
-            return;
-          }
-          issues = issues.map((x) => ({ ...x, field: x.field ? `messages.${i}.${x.field}` : `messages.${i}` }));
-          allIssues.push(...issues);
-          const err = validationError(issues.map((x) => ({ ...x, field: x.field.replace(/^messages\.\d+\.?/, "") })));
-          results.push({ index: i, message_id: null, status: "failed", error: (err.body("") as { error: object }).error });
+          const list = msgs as unknown[];
+          const results: Array<{ index: number; message_id: string | null; status: "queued" | "failed"; error?: object }> = [];
+          const subs: Submission[] = [];
+          const subIndex: number[] = [];
+          const allIssues: FieldIssue[] = [];
+          const uploads = await loadUploads(gw, ctx.accountId, body);
+          list.forEach((m, i) => {
+            const r = validateSend(m);
+            let issues: FieldIssue[] = r.ok ? attachUploaded(uploads, r.value) : r.issues;
+            if (r.ok && issues.length === 0) {
+              subs.push(toSubmission(gw, r.value));
+              subIndex.push(i);
+              results.push({ index: i, message_id: null, status: "queued" });
+              return;
+            }
+            issues = issues.map((x) => ({ ...x, field: x.field ? `messages.${i}.${x.field}` : `messages.${i}` }));
+            allIssues.push(...issues);
+            const err = validationError(issues.map((x) => ({ ...x, field: x.field.replace(/^messages\.\d+\.?/, "") })));
+            results.push({ index: i, message_id: null, status: "failed", error: (err.body("") as { error: object }).error });
+          });
+          if (subs.length === 0) throw validationError(allIssues);
+          subIndex.forEach((idx, j) => {
+            results[idx]!.message_id = subs[j]!.id;
+          });
+          const queued = subs.length;
+          const res = ok(set, { results, summary: { total: list.length, queued, failed: list.length - queued } });
+          await accept(gw, ctx, subs, claim ? gw.idempotency.completion(claim, 200, await res.clone().text()) : undefined);
+          return res;
         });
-        if (subs.length === 0) throw validationError(allIssues);
-        const ids = await accept(gw, ctx, subs);
-        subIndex.forEach((idx, j) => {
-          results[idx]!.message_id = ids[j]!;
-        });
-        const queued = subs.length;
-        return ok(set, { results, summary: { total: list.length, queued, failed: list.length - queued } });
       },
       { parse: "none" },
     )
@@ -135,7 +147,7 @@ export function emailRoutes(gw: Gateway) {
     })
     .post(
       "/emails/:message_id/cancel",
-      async ({ request, set, params }) => {
+      idempotentRoute(gw, async ({ request, set, params }) => {
         const ctx = await authenticate(gw, request);
         const v = await gw.messages.get(ctx.accountId, params.message_id);
         if (!v || (ctx.permission !== "full" && v.meta.key_id !== ctx.keyId)) {
@@ -148,7 +160,7 @@ export function emailRoutes(gw: Gateway) {
         }
         const after = await gw.messages.get(ctx.accountId, params.message_id);
         return ok(set, viewMessage(after!));
-      },
+      }),
       { parse: "none" },
     );
 }

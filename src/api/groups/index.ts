@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { idempotentRoute } from "../idempotent.ts";
 import type { Gateway } from "../../gateway.ts";
 import type { GroupRecord } from "../../store/groups.ts";
 import { authenticate, requireFull } from "../auth.ts";
@@ -57,7 +58,7 @@ export function groupRoutes(gw: Gateway) {
     })
     .post(
       "/groups",
-      async ({ request, set }) => {
+      idempotentRoute(gw, async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         requireFull(ctx);
         const body = await readJsonObject(request);
@@ -67,7 +68,7 @@ export function groupRoutes(gw: Gateway) {
           return gw.groups.create(ctx.accountId, { name: r.value.name!, members: r.value.members! });
         });
         return ok(set, groupItem(g), 201, { location: `/api/v1/groups/${g.id}` });
-      },
+      }),
       { parse: "none" },
     )
     .get("/groups/:id", async ({ request, set, params }) => {

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { idempotentRoute } from "../idempotent.ts";
 import type { Gateway } from "../../gateway.ts";
 import type { ShardPool } from "../../dispatch/pool.ts";
 import type { ProviderRecord, ProviderStatus } from "../../types.ts";
@@ -97,7 +98,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     })
     .post(
       "/providers",
-      async ({ request, set }) => {
+      idempotentRoute(gw, async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         requireFull(ctx);
         const body = await readJsonObject(request);
@@ -106,7 +107,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const rec = await gw.providers.create(ctx.accountId, r.value.fields as Parameters<typeof gw.providers.create>[1], r.value.secrets);
         readAccount(rec);
         return ok(set, await view(rec), 201, { location: `/api/v1/providers/${rec.id}` });
-      },
+      }),
       { parse: "none" },
     )
     .get("/providers/:id", async ({ request, set, params }) => {
@@ -151,27 +152,27 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     })
     .post(
       "/providers/:id/activate",
-      async ({ request, set, params }) => {
+      idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
         // Back into rotation: also clears a pause or an auth/config disable of the circuit.
         await gw.circuit.reset(p.id);
         const rec = await gw.providers.update(accountId, p.id, { status: "active", status_reason: null }, null);
         return ok(set, await view(rec!));
-      },
+      }),
       { parse: "none" },
     )
     .post(
       "/providers/:id/deactivate",
-      async ({ request, set, params }) => {
+      idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
         const rec = await gw.providers.update(accountId, p.id, { status: "inactive", status_reason: "deactivated through the API" }, null);
         return ok(set, await view(rec!));
-      },
+      }),
       { parse: "none" },
     )
     .post(
       "/providers/:id/test",
-      async ({ request, set, params }) => {
+      idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
         if (!pool) throw new ApiError("service_unavailable", "connection testing is unavailable: no worker threads are running", { retryAfter: 5 });
         const testedAt = new Date(gw.clock.now()).toISOString();
@@ -180,7 +181,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         await gw.providers.touch(accountId, p.id, { last_tested_at: testedAt });
         await storeReading(readingDeps, p, secrets, r.detected_quotas);
         return ok(set, { success: r.success, message: r.message, latency_ms: r.latency_ms, tested_at: testedAt });
-      },
+      }),
       { parse: "none" },
     )
     .get("/providers/:id/outbox", async ({ request, set, params, query }) => {

@@ -5,7 +5,7 @@ import { checkAddress } from "../emails/address.ts";
 import { parseProviderConfig } from "../../providers/config.ts";
 
 /** Types this gateway can create today. gmail_api, outlook_api and amazon_ses arrive with their adapters. */
-export const CREATABLE_TYPES: ProviderType[] = ["smtp", "capture", "amazon_ses", "outlook_api"];
+export const CREATABLE_TYPES: ProviderType[] = ["smtp", "capture", "amazon_ses", "gmail_api", "outlook_api"];
 const PROTOCOLS: SmtpProtocol[] = ["tls", "ssl", "none", "starttls"];
 const QUOTA_KEYS = ["per_second", "per_minute", "per_hour", "per_day"] as const;
 
