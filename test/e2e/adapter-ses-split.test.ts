@@ -77,3 +77,21 @@ test("a later call refused: sent, and the response names who did not get it and 
     await a.close();
   }
 });
+
+test("credentials and region come from the config only, whatever the environment says", async () => {
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_REGION: "ap-south-1", AWS_DEFAULT_REGION: "ap-south-1", AWS_ACCESS_KEY_ID: "AKIAFROMENV", AWS_SECRET_ACCESS_KEY: "env", AWS_PROFILE: "nope", AWS_MAX_ATTEMPTS: "5", AWS_USE_FIPS_ENDPOINT: "true" });
+  const before = local.calls.length;
+  const a = new SesAdapter(snap(local.endpoint));
+  try {
+    const r = await a.send({ ...msg, envelope: { from: "sender@example.com", to: ["one@example.net"] } });
+    expect(r.ok).toBe(true);
+    const c = local.calls[before]!;
+    expect(c.authorization).toContain("Credential=AKIDSPLIT/");
+    expect(c.authorization).toContain("/us-east-1/ses/aws4_request");
+  } finally {
+    await a.close();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+});
