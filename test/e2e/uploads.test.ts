@@ -73,7 +73,7 @@ test("upload intent → PUT with the token → attachment; every check of the PU
   expect(d.headers["Content-Type"]).toBe("text/csv");
   const token = d.headers["X-Sendmux-Upload-Token"];
   expect(token).toMatch(/^smx_upload_/);
-  const put = (body: Uint8Array, headers: Record<string, string>, url = d.upload_url) => fetch(url, { method: "PUT", body, headers }).then(async (res) => ({ status: res.status, json: (await res.json()) as any, headers: res.headers }));
+  const put = (body: Uint8Array, headers: Record<string, string>, url = d.upload_url) => fetch(url, { method: "PUT", body: body as BodyInit, headers }).then(async (res) => ({ status: res.status, json: (await res.json()) as any, headers: res.headers }));
 
   expect((await put(content, {})).status).toBe(401);
   expect((await put(content, { "x-sendmux-upload-token": token + "x" })).status).toBe(401);
