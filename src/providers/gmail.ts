@@ -90,6 +90,8 @@ export class GmailAdapter implements ProviderAdapter {
     this.rootUrl = cfg.api_base_url ?? DEFAULT_API_BASE_URL;
     // The generated methods build both the metadata and the upload URL from the per-call rootUrl
     // (a global rootUrl would not reach the upload URL), so it is passed on every call.
+    // googleapis-common bundles its own google-auth-library copy, so the two OAuth2Client types
+    // differ nominally though the object is the one it expects.
     this.api = gmail({ version: "v1", auth: this.auth.client as never });
   }
 
