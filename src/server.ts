@@ -60,6 +60,11 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
       cleanups.push(() => managedRedis!.stop());
       target = managedRedis.connection;
       log.info({ component: "redis", socket: managedRedis.socketPath }, "managed redis-server running (AOF on)");
+      managedRedis.supervise((what, detail) => {
+        if (what === "down") log.error({ component: "redis" }, "managed redis-server stopped answering; starting it again from its append-only file");
+        else if (what === "restarted") log.warn({ component: "redis" }, "managed redis-server is running again");
+        else log.error({ component: "redis", err: detail }, "managed redis-server could not be started again; will keep trying");
+      });
     }
     const redis = connectRedis(target);
     redis.on("error", (err) => log.warn({ component: "redis", err: err.message }, "redis connection error"));

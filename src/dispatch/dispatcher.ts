@@ -35,6 +35,9 @@ export class Dispatcher {
   private knownStreams = new Set<string>();
   /** Entries being handled now, as "stream entryId". */
   private readonly active = new Set<string>();
+  /** Entries whose handling failed (Redis gone), with how many times, tried again with backoff. */
+  private readonly retries = new Map<string, number>();
+  private readonly timeouts = new Set<ReturnType<typeof setTimeout>>();
   private timers: Array<ReturnType<typeof setInterval>> = [];
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -62,6 +65,8 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.timeouts) clearTimeout(t);
+    this.timeouts.clear();
     this.timers = [];
     this.wake?.();
     this.reader.disconnect();
@@ -158,6 +163,7 @@ export class Dispatcher {
     // reclaim of idle entries (which includes our own slow sends): handle it once at a time.
     const key = `${stream} ${entryId}`;
     if (this.active.has(key)) return;
+    let retryScheduled = false;
     this.active.add(key);
     this.inFlight++;
     this.gw.metrics.inFlight.set(this.inFlight);
@@ -166,9 +172,19 @@ export class Dispatcher {
       const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
       await this.process(accountId, stream, entryId, id);
     } catch (e) {
-      // Left pending: reclaimed and tried again later.
+      // Left pending (a crash now loses nothing: the entry is reclaimed), and tried again here
+      // soon: a Redis that was restarted should not leave messages waiting for the reclaim.
       this.warn(e, "handle");
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, this.retries.get(key) ?? 0));
+      this.retries.set(key, (this.retries.get(key) ?? 0) + 1);
+      const t = setTimeout(() => {
+        this.timeouts.delete(t);
+        if (this.running) void this.handle(stream, entryId, fields);
+      }, delay);
+      this.timeouts.add(t);
+      retryScheduled = true;
     } finally {
+      if (!retryScheduled) this.retries.delete(key);
       this.active.delete(key);
       this.inFlight--;
       this.gw.metrics.inFlight.set(this.inFlight);

@@ -73,20 +73,62 @@ export class RedisServer {
       "--protected-mode", "yes",
     ];
     if (!opts.port) args.push("--unixsocket", s.socketPath, "--unixsocketperm", "700");
-    const child = spawn(bin, args, { stdio: "ignore", detached: false });
-    s.child = child;
+    s.bin = bin;
+    s.args = args;
+    await s.spawnAndWait();
+    return s;
+  }
+
+  private bin = "";
+  private args: string[] = [];
+  private stopping = false;
+  private supervisor: ReturnType<typeof setInterval> | null = null;
+
+  private async spawnAndWait(): Promise<void> {
+    if (!this.opts.port) rmSync(this.socketPath, { force: true });
+    const child = spawn(this.bin, this.args, { stdio: "ignore", detached: false });
+    this.child = child;
+    this.adoptedPid = null;
     let exited: number | null = null;
     child.once("exit", (code) => (exited = code ?? -1));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (exited !== null) {
-        throw new Error(`redis-server exited with code ${exited} while starting; see ${join(opts.dir, "redis.log")}`);
+        throw new Error(`redis-server exited with code ${exited} while starting; see ${join(this.opts.dir, "redis.log")}`);
       }
-      if (await s.ping(500)) return s;
+      if (await this.ping(500)) return;
       await Bun.sleep(50);
     }
     child.kill("SIGKILL");
-    throw new Error(`redis-server did not answer within 15 s; see ${join(opts.dir, "redis.log")}`);
+    throw new Error(`redis-server did not answer within 15 s; see ${join(this.opts.dir, "redis.log")}`);
+  }
+
+  /**
+   * Keeps the server running: when it dies (killed, crashed, OOM) it is started again on the same
+   * data dir — the append-only file brings back everything acknowledged — checking every
+   * `everyMs`. A server adopted from an earlier gateway process is watched the same way.
+   */
+  supervise(onEvent: (what: "down" | "restarted" | "restart_failed", detail?: string) => void, everyMs = 1000): void {
+    if (this.supervisor) return;
+    let busy = false;
+    this.supervisor = setInterval(() => {
+      if (busy || this.stopping) return;
+      busy = true;
+      void (async () => {
+        const alive = this.child ? this.child.exitCode === null && this.child.signalCode === null : this.adoptedPid !== null && isAlive(this.adoptedPid);
+        if (alive && (await this.ping(2000))) return;
+        if (this.stopping) return;
+        onEvent("down");
+        try {
+          if (this.child && this.child.exitCode === null) this.child.kill("SIGKILL");
+          await this.spawnAndWait();
+          onEvent("restarted");
+        } catch (e) {
+          onEvent("restart_failed", (e as Error).message);
+        }
+      })().finally(() => (busy = false));
+    }, everyMs);
+    this.supervisor.unref?.();
   }
 
   private async ping(timeoutMs: number): Promise<boolean> {
@@ -104,6 +146,8 @@ export class RedisServer {
 
   /** SHUTDOWN lets Redis flush the AOF; falls back to signals. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.supervisor) clearInterval(this.supervisor);
     const r = new Redis({ ...this.connection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on("error", () => {});
     try {
