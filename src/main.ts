@@ -3,6 +3,7 @@
  * Sendmux: a self-hosted email sending gateway. Entry point: reads the environment once,
  * starts the gateway, stops it cleanly on SIGINT/SIGTERM.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, ENV_DOC, loadConfig } from "./config.ts";
 import { RedisBinaryMissing } from "./redis/managed.ts";
@@ -52,8 +53,11 @@ try {
 const workerFile = new URL(Bun.isStandaloneExecutable ? "./workers/send-worker.ts" : "../workers/send-worker.ts", import.meta.url).href;
 try {
   const running = await startGateway(cfg, { workerFile });
+  const keyFile = join(cfg.dataDir, "bootstrap-key");
   if (running.bootstrap.created) {
-    console.error(`sendmux: first start. A full API key was written to ${join(cfg.dataDir, "bootstrap-key")} (read it with: cat ${join(cfg.dataDir, "bootstrap-key")})`);
+    console.error(`sendmux: first start. A full API key was written to ${keyFile} (read it with: cat ${keyFile})`);
+  } else if (existsSync(keyFile)) {
+    console.error(`sendmux: the bootstrap API key is in ${keyFile}`);
   }
   console.error(`sendmux: HTTP API on http://${cfg.httpAddr.host}:${running.httpPort}, SMTP relay on ${cfg.smtpAddr.host}:${running.smtpPort} (STARTTLS) and ${cfg.smtpsAddr.host}:${running.smtpsPort} (TLS)`);
   let stopping = false;

@@ -18,14 +18,32 @@ import type { ShardPool } from "../dispatch/pool.ts";
  * sends can produce a stack trace.
  */
 export function createApp(gw: Gateway, pool: ShardPool | null = null) {
-  return new Elysia()
+  let patterns: Array<{ re: RegExp; method: string; fixed: boolean }> | null = null;
+  /** The methods a path answers to, for a 405 with Allow instead of a misleading 404. */
+  const allowedMethods = (path: string): string[] => {
+    patterns ??= app.routes.map((r) => ({
+      re: new RegExp("^" + r.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "/?$"),
+      method: r.method,
+      fixed: !r.path.includes(":"),
+    }));
+    // A path written out in full (/emails/send) outranks a pattern that also matches it (/emails/:id).
+    const hits = patterns.filter((p) => p.re.test(path));
+    const fixed = hits.filter((p) => p.fixed);
+    return [...new Set((fixed.length ? fixed : hits).map((p) => p.method))];
+  };
+  const app = new Elysia()
     .onRequest(({ set }) => {
       set.headers["x-request-id"] = newId("req");
     })
     .onError(({ code, error, set, request }) => {
       if (error instanceof ApiError) return errorResponse(set, error);
       if (code === "NOT_FOUND") {
-        return errorResponse(set, new ApiError("not_found", `no endpoint ${request.method} ${new URL(request.url).pathname}; see GET /api/v1/openapi.json`));
+        const path = new URL(request.url).pathname;
+        const allow = allowedMethods(path);
+        if (allow.length) {
+          return errorResponse(set, new ApiError("method_not_allowed", `${path} does not take ${request.method}; it takes ${allow.join(", ")}`, { headers: { allow: allow.join(", ") } }));
+        }
+        return errorResponse(set, new ApiError("not_found", `no endpoint ${request.method} ${path}; see GET /api/v1/openapi.json`));
       }
       if (code === "PARSE") return errorResponse(set, new ApiError("invalid_parameter", "request body could not be parsed"));
       if (code === "VALIDATION") return errorResponse(set, new ApiError("invalid_parameter", "request is malformed"));
@@ -35,6 +53,7 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
     .use(healthRoutes(gw))
     .use(openApiRoutes())
     .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)));
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -30,6 +30,7 @@ export async function authenticate(gw: Gateway, request: Request): Promise<KeyCo
   }
   requestRate.set(request, rate);
   requestKey.set(request, ctx);
+  gw.keys.touch(ctx);
   if (!rate.allowed) {
     throw new ApiError("rate_limit_exceeded", `this API key made ${rate.limit} requests in the last 60 seconds (its limit, shared by HTTP and SMTP); retry in ${Math.max(1, rate.resetSec)} s`, {
       retryable: true,

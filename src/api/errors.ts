@@ -53,11 +53,15 @@ export class ApiError extends Error {
 }
 
 /** 422 listing every failing field; `param` names the first. */
+/** At most this many issues are listed in `errors[]`: a small request never gets a huge answer. */
+export const MAX_LISTED_ISSUES = 100;
+
 export function validationError(issues: FieldIssue[]): ApiError {
   const first = issues[0]!;
   const what = first.field ? `${first.field}: ${first.message}` : first.message;
-  const msg = issues.length === 1 ? what : `${issues.length} fields are invalid; the first is ${what}`;
-  return new ApiError("validation_error", msg, { param: first.field || undefined, errors: issues });
+  let msg = issues.length === 1 ? what : `${issues.length} fields are invalid; the first is ${what}`;
+  if (issues.length > MAX_LISTED_ISSUES) msg += ` (errors lists the first ${MAX_LISTED_ISSUES})`;
+  return new ApiError("validation_error", msg, { param: first.field || undefined, errors: issues.slice(0, MAX_LISTED_ISSUES) });
 }
 
 export function notFound(what: string, id: string): ApiError {

@@ -48,3 +48,12 @@ export function withEtag(request: Request, set: SetLike, data: unknown, tagOf: u
   }
   return json(set, 200, body, { etag: tag });
 }
+
+/** A whole-number query parameter in [min, max] (default when absent), else 400 naming it. */
+export function intParam(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined || v === "") return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ApiError("invalid_parameter", `${name} must be a whole number from ${min} to ${max}`, { param: name });
+  }
+  return Number(v);
+}

@@ -47,6 +47,9 @@ import { MAX_AUTH_FAILURES, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, replies, type Smt
 
 export { MAX_MESSAGE_BYTES };
 
+/** Connections the relay serves at once (each listener). */
+export const MAX_CLIENTS = 1000;
+
 export interface RelayOptions {
   host: string;
   port: number;
@@ -122,6 +125,8 @@ export async function startRelay(gw: Gateway, opts: RelayOptions): Promise<Relay
     socketTimeout: gw.cfg.smtpIdleTimeoutMs,
     // On shutdown a client gets this long to finish what it is sending, then 421.
     closeTimeout: 5000,
+    // Beyond this many connections at once a new client gets 421 "too many connected clients".
+    maxClients: MAX_CLIENTS,
     logger: false,
     onAuth: (auth, session, cb) => onAuth(gw, auth, session as RelaySession, cb),
     onMailFrom: (addr, session, cb) => onMailFrom(gw, addr, session as RelaySession, cb),
@@ -215,6 +220,7 @@ async function accept(gw: Gateway, session: SMTPServerSession, submitted: Buffer
   // SPEC "Rate limit": one SMTP message is one request, counted with the key's HTTP requests.
   const rate = await gw.limiter.take(ctx.keyId);
   if (!rate.allowed) throw replies.rateLimited(rate.resetSec);
+  gw.keys.touch(ctx);
   // EXT: an Idempotency-Key header gives SMTP the API's 24 h idempotency. The fingerprint covers
   // the envelope and the message as submitted (without that header).
   const idemKey = headerValue(parseHeaderBlock(submitted), "idempotency-key");

@@ -19,6 +19,7 @@ interface HashEntry {
  */
 export class ApiKeyStore {
   private cache = new Map<string, { ctx: KeyContext | null; until: number }>();
+  private lastTouch = new Map<string, number>();
   private static readonly CACHE_MS = 5000;
 
   constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
@@ -45,21 +46,37 @@ export class ApiKeyStore {
     return { record, token };
   }
 
+  /** Newest first (ties by id), with last_used_at filled in. */
   async list(accountId: string): Promise<ApiKeyRecord[]> {
-    const all = await this.redis.hvals(K.apiKeys(accountId));
-    return all.map((s) => JSON.parse(s) as ApiKeyRecord).sort((x, y) => (x.created_at < y.created_at ? 1 : -1));
+    const [all, used] = await Promise.all([this.redis.hvals(K.apiKeys(accountId)), this.redis.hgetall(K.apiKeyStamps(accountId))]);
+    return all
+      .map((s) => JSON.parse(s) as ApiKeyRecord)
+      .map((k) => ({ ...k, last_used_at: used[k.id] ?? k.last_used_at }))
+      .sort((x, y) => (x.created_at === y.created_at ? (x.id < y.id ? 1 : -1) : x.created_at < y.created_at ? 1 : -1));
   }
 
   async get(accountId: string, keyId: string): Promise<ApiKeyRecord | null> {
-    const s = await this.redis.hget(K.apiKeys(accountId), keyId);
-    return s ? (JSON.parse(s) as ApiKeyRecord) : null;
+    const [s, used] = await Promise.all([this.redis.hget(K.apiKeys(accountId), keyId), this.redis.hget(K.apiKeyStamps(accountId), keyId)]);
+    if (!s) return null;
+    const k = JSON.parse(s) as ApiKeyRecord;
+    return { ...k, last_used_at: used ?? k.last_used_at };
+  }
+
+  /** Records that a key was used; written at most once a second per key. */
+  touch(ctx: KeyContext): void {
+    const now = this.clock.now();
+    const last = this.lastTouch.get(ctx.keyId) ?? 0;
+    if (now - last < 1000 && now >= last) return;
+    this.lastTouch.set(ctx.keyId, now);
+    if (this.lastTouch.size > 50_000) this.lastTouch.clear();
+    void this.redis.hset(K.apiKeyStamps(ctx.accountId), ctx.keyId, new Date(now).toISOString()).catch(() => {});
   }
 
   /** Revokes at once: the next request with the token is refused. */
   async revoke(accountId: string, keyId: string): Promise<boolean> {
     const rec = await this.get(accountId, keyId);
     if (!rec) return false;
-    await this.redis.multi().hdel(K.apiKeys(accountId), keyId).del(K.apiKeyByHash(rec.hash)).exec();
+    await this.redis.multi().hdel(K.apiKeys(accountId), keyId).hdel(K.apiKeyStamps(accountId), keyId).del(K.apiKeyByHash(rec.hash)).exec();
     this.forget(rec.hash);
     await this.redis.publish(K.changes(), JSON.stringify({ kind: "apikey", hash: rec.hash }));
     return true;

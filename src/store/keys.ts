@@ -22,6 +22,8 @@ export const K = {
   /** An Idempotency-Key's record, per account + endpoint + key (the key is hashed). */
   idempotency: (acct: string, endpoint: string, keyHash: string) => `${a(acct)}:idem:${endpoint}:${keyHash}`,
   apiKeys: (acct: string) => `${a(acct)}:apikeys`,
+  /** When each API key was last used (ISO time), apart from the key records. */
+  apiKeyStamps: (acct: string) => `${a(acct)}:apikey_stamps`,
   providers: (acct: string) => `${a(acct)}:providers`,
   /** Bookkeeping times of providers (last_used_at, last_tested_at), apart from the records. */
   providerStamps: (acct: string) => `${a(acct)}:provider_stamps`,

@@ -38,3 +38,13 @@ test("unknown paths get the documented 404 envelope with a request id", async ()
   expect(r.json.error.code).toBe("not_found");
   expect(r.json.meta.request_id).toBe(r.headers.get("x-request-id"));
 });
+
+test("a known path with the wrong method is 405 with Allow, not 404", async () => {
+  const r = await g.api("PUT", "/api/v1/emails/send", {});
+  expect(r.status).toBe(405);
+  expect(r.json.error.code).toBe("method_not_allowed");
+  expect(r.headers.get("allow")).toBe("POST");
+  const p = await g.api("PUT", `/api/v1/providers/${g.captureId}`, {});
+  expect(p.status).toBe(405);
+  expect(p.headers.get("allow")!.split(", ").sort()).toEqual(["DELETE", "GET", "PATCH"]);
+});

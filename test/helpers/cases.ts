@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 /**
  * The shared cases (shared/cases/README.md): loading them and judging an outcome against a case's
  * `expect`. Surfaces differ only in how they collect the outcome (an HTTP response, SMTP replies,
@@ -11,7 +12,20 @@ import { fileURLToPath } from "node:url";
 import { simpleParser } from "mailparser";
 
 /** shared/ sits beside the repository (CI has a read-only copy there too). */
-export const CASES_DIR = fileURLToPath(new URL("../../../shared/cases/", import.meta.url));
+/**
+ * The shared case corpus: ../shared/cases beside the checkout (as CI lays it out), or wherever
+ * SENDMUX_CASES_DIR points. A missing corpus fails the case tests with this explanation.
+ */
+export const CASES_DIR = process.env.SENDMUX_CASES_DIR
+  ? process.env.SENDMUX_CASES_DIR.replace(/\/?$/, "/")
+  : fileURLToPath(new URL("../../../shared/cases/", import.meta.url));
+
+/** Fails a case test with an explanation (not a bare ENOENT) when the corpus is not there. */
+export function assertCasesPresent(): void {
+  if (!existsSync(CASES_DIR + "manifest.json")) {
+    throw new Error(`the shared case corpus was not found at ${CASES_DIR} (CI lays it out as ../shared/cases beside the checkout); set SENDMUX_CASES_DIR to its folder`);
+  }
+}
 const PYCHECK = fileURLToPath(new URL("./pycheck.py", import.meta.url));
 
 export interface CaseEntry {
@@ -28,6 +42,7 @@ export interface CaseEntry {
 export type Expect = Record<string, unknown>;
 
 export function loadManifest(): CaseEntry[] {
+  assertCasesPresent();
   return JSON.parse(readFileSync(join(CASES_DIR, "manifest.json"), "utf8")) as CaseEntry[];
 }
 
@@ -39,6 +54,7 @@ export function getCase(id: string): CaseEntry {
 
 /** A case file's bytes exactly as stored (never re-serialised). */
 export function caseBytes(file: string): Buffer {
+  assertCasesPresent();
   return readFileSync(join(CASES_DIR, file));
 }
 

@@ -1,11 +1,11 @@
 import nodemailer from "nodemailer";
 import type { TestGateway } from "./gateway.ts";
 
-import { CASES_DIR } from "./cases.ts";
+import { CASES_DIR, caseBytes as readCase } from "./cases.ts";
 export { CASES_DIR };
 
 export async function caseBytes(name: string): Promise<Buffer> {
-  return Buffer.from(await Bun.file(CASES_DIR + name).arrayBuffer());
+  return readCase(name);
 }
 
 /** Creates a provider through the API with the bootstrap key; returns its id (throws on non-201). */

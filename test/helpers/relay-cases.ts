@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { simpleParser } from "mailparser";
 import type { TestGateway } from "./gateway.ts";
 import { waitFor } from "./net.ts";
@@ -8,7 +7,7 @@ import type { ReplyOrClosed } from "./smtp-client.ts";
  * The shared cases (../shared/cases beside the clone, as in CI), read at test time, and the
  * checks their manifest names for the relay surface, applied to what the capture outbox stored.
  */
-import { CASES_DIR } from "./cases.ts";
+import { CASES_DIR, caseBytes, loadManifest } from "./cases.ts";
 export { CASES_DIR };
 
 export interface CaseExpect {
@@ -33,7 +32,7 @@ export interface CaseEntry {
 }
 
 export function relayCases(): CaseEntry[] {
-  const all = JSON.parse(readFileSync(CASES_DIR + "manifest.json", "utf8")) as CaseEntry[];
+  const all = loadManifest() as unknown as CaseEntry[];
   return all.filter((c) => c.surface === "relay");
 }
 
@@ -44,7 +43,7 @@ export function caseEntry(id: string): CaseEntry {
 }
 
 export function caseFile(name: string): Buffer {
-  return readFileSync(CASES_DIR + name);
+  return caseBytes(name);
 }
 
 /** null when the replies match (each entry a prefix, `a|b` either, `closed` for a close). */

@@ -5,7 +5,7 @@ import type { ApiKeyRecord, Permission, Scope } from "../../types.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError, type FieldIssue } from "../errors.ts";
-import { ok } from "../http.ts";
+import { intParam, ok } from "../http.ts";
 import { withGroupLock } from "../groups/service.ts";
 
 export function apiKeyItem(k: ApiKeyRecord) {
@@ -56,11 +56,19 @@ async function parseScope(gw: Gateway, accountId: string, v: unknown, issues: Fi
 
 export function apiKeyRoutes(gw: Gateway) {
   return new Elysia()
-    .get("/api-keys", async ({ request, set }) => {
+    .get("/api-keys", async ({ request, set, query }) => {
       const ctx = await authenticate(gw, request);
       requireFull(ctx);
+      const limit = intParam(query.limit, "limit", 50, 1, 100);
       const keys = await gw.keys.list(ctx.accountId);
-      return ok(set, keys.map(apiKeyItem), 200, {}, { pagination: { has_more: false, next_cursor: null } });
+      let start = 0;
+      if (query.cursor !== undefined) {
+        start = keys.findIndex((k) => k.id === query.cursor);
+        if (start < 0) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
+      }
+      const page = keys.slice(start, start + limit);
+      const next = keys[start + limit]?.id ?? null;
+      return ok(set, page.map(apiKeyItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
     })
     .post(
       "/api-keys",

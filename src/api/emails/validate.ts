@@ -10,6 +10,8 @@ import { checkAddress } from "./address.ts";
 
 export const MAX_RECIPIENTS = 50;
 export const MAX_ATTACHMENTS = 10;
+/** custom_headers: at most this many (providers refuse messages with very large header blocks). */
+export const MAX_CUSTOM_HEADERS = 50;
 export const MAX_BODY_CHARS = 26_214_400;
 
 /** Header names custom_headers may carry besides X-* (EXT). */
@@ -225,7 +227,12 @@ function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
   }
   const out: Array<[string, string]> = [];
   const seen = new Map<string, string>();
-  for (const [name, value] of Object.entries(v)) {
+  const entries = Object.entries(v);
+  if (entries.length > MAX_CUSTOM_HEADERS) {
+    issue(issues, "custom_headers", "too_big", `at most ${MAX_CUSTOM_HEADERS} custom headers (got ${entries.length})`);
+    return [];
+  }
+  for (const [name, value] of entries) {
     const p = `custom_headers.${visible(name)}`;
     if (!HEADER_NAME.test(name) || name.length > 76) {
       issue(issues, p, "invalid_key", `"${visible(name.slice(0, 60))}" is not a valid header name (at most 76 printable ASCII characters, no spaces or colons)`);

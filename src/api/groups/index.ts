@@ -5,15 +5,9 @@ import type { GroupRecord } from "../../store/groups.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
-import { ok, withEtag } from "../http.ts";
+import { intParam, ok, withEtag } from "../http.ts";
 import { groupItem, parseGroupBody } from "./model.ts";
 import { groupContext, keysScopedTo, withGroupLock } from "./service.ts";
-
-function limitParam(v: string | undefined): number {
-  if (v === undefined || v === "") return 50;
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 100) throw new ApiError("invalid_parameter", "limit must be a whole number from 1 to 100", { param: "limit" });
-  return Number(v);
-}
 
 function listCursor(g: GroupRecord): string {
   return Buffer.from(`${g.created_at}|${g.id}`, "utf8").toString("base64url");
@@ -43,7 +37,7 @@ export function groupRoutes(gw: Gateway) {
     .get("/groups", async ({ request, set, query }) => {
       const ctx = await authenticate(gw, request);
       requireFull(ctx);
-      const limit = limitParam(query.limit);
+      const limit = intParam(query.limit, "limit", 50, 1, 100);
       let all = await gw.groups.list(ctx.accountId);
       // The cursor is the sort key (created_at, id) of the last item returned, so groups created
       // or deleted while a client pages never shift the pages it has not read yet.

@@ -7,21 +7,13 @@ import type { Health } from "../../routing/circuit.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
-import { json, ok, weakEtag, withEtag } from "../http.ts";
+import { intParam, json, ok, weakEtag, withEtag } from "../http.ts";
 import { providerItem, parseProviderBody } from "./model.ts";
 import { withGroupLock } from "../groups/service.ts";
 import { storeReading } from "../../providers/ses-account.ts";
 
 const STATUSES: ProviderStatus[] = ["active", "inactive", "error", "pending"];
 const TYPES = ["smtp", "gmail_api", "outlook_api", "amazon_ses", "capture"];
-
-function intParam(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined || v === "") return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ApiError("invalid_parameter", `${name} must be a whole number from ${min} to ${max}`, { param: name });
-  }
-  return Number(v);
-}
 
 function listCursor(p: ProviderRecord): string {
   return Buffer.from(`${p.created_at}|${p.id}`, "utf8").toString("base64url");
