@@ -1,12 +1,18 @@
 import { SMTPServer } from "smtp-server";
 import { freePort } from "../../test/helpers/net.ts";
 
-export interface CountingSink {
-  port: number;
+/** Arrivals counted somewhere (a sink, an outbox): how many, and when the first and the last came. */
+export interface ArrivalCounter {
   count: number;
+  /** performance.now() of the first arrival seen, and how many had arrived by then. */
   firstAt: number;
+  firstCount: number;
   lastAt: number;
   reset(): void;
+}
+
+export interface CountingSink extends ArrivalCounter {
+  port: number;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,7 @@ export async function startCountingSink(): Promise<CountingSink> {
     get firstAt() {
       return state.firstAt;
     },
+    firstCount: 1,
     get lastAt() {
       return state.lastAt;
     },
@@ -50,5 +57,46 @@ export async function startCountingSink(): Promise<CountingSink> {
       Object.assign(state, { count: 0, firstAt: 0, lastAt: 0 });
     },
     close: () => new Promise<void>((res) => server.close(() => res())),
+  };
+}
+
+/**
+ * Counts arrivals by polling `read` (e.g. a capture outbox's size) every `everyMs` until stopped.
+ * The first poll that sees any sets firstAt and firstCount; lastAt is the poll that saw the count grow.
+ */
+export function pollingCounter(read: () => Promise<number>, everyMs = 10): ArrivalCounter & { stop(): void } {
+  const state = { count: 0, firstAt: 0, firstCount: 0, lastAt: 0 };
+  let running = true;
+  void (async () => {
+    while (running) {
+      const n = await read().catch(() => state.count);
+      const now = performance.now();
+      if (n > state.count) {
+        if (state.count === 0) Object.assign(state, { firstAt: now, firstCount: n });
+        state.count = n;
+        state.lastAt = now;
+      }
+      await Bun.sleep(everyMs);
+    }
+  })();
+  return {
+    get count() {
+      return state.count;
+    },
+    get firstAt() {
+      return state.firstAt;
+    },
+    get firstCount() {
+      return state.firstCount;
+    },
+    get lastAt() {
+      return state.lastAt;
+    },
+    reset() {
+      Object.assign(state, { count: 0, firstAt: 0, firstCount: 0, lastAt: 0 });
+    },
+    stop() {
+      running = false;
+    },
   };
 }
