@@ -31,6 +31,8 @@ export interface Config {
   redisFsync: "always" | "everysec";
   /** Consumer name in the dispatch consumer group; stable across restarts of the same node. */
   nodeId: string;
+  /** Days a settled message's record is kept. */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,7 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_HOSTNAME", "(system hostname)", "name used in the SMTP greeting and generated Message-IDs"],
   ["SENDMUX_REDIS_FSYNC", "always", "managed Redis appendfsync policy: always (no acknowledged message lost even on power loss) or everysec"],
   ["SENDMUX_NODE_ID", "(hostname)", "this gateway's consumer name in the dispatch group"],
+  ["SENDMUX_RETENTION_DAYS", "30", "days a settled message's record (status, attempts) is kept; bodies are dropped when a message settles (1-3650)"],
   ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
 ];
 
@@ -120,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cores = availableParallelism();
   const workers = parseIntIn("SENDMUX_WORKERS", env.SENDMUX_WORKERS, Math.min(2, Math.max(1, cores)), 1, 64, problems);
   const smtpIdleTimeoutMs = parseIntIn("SENDMUX_SMTP_IDLE_TIMEOUT_MS", env.SENDMUX_SMTP_IDLE_TIMEOUT_MS, 60_000, 1000, 3_600_000, problems);
+  const retentionDays = parseIntIn("SENDMUX_RETENTION_DAYS", env.SENDMUX_RETENTION_DAYS, 30, 1, 3650, problems);
   const fsync = (env.SENDMUX_REDIS_FSYNC ?? "always").trim();
   if (fsync !== "always" && fsync !== "everysec") problems.push(`SENDMUX_REDIS_FSYNC: expected always or everysec, got "${fsync}"`);
   const hostname = (env.SENDMUX_HOSTNAME ?? osHostname()).trim() || "localhost";
@@ -144,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hostname,
     redisFsync: fsync as "always" | "everysec",
     nodeId,
+    retentionDays,
   };
 }
 

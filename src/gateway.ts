@@ -62,7 +62,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     accounts: new AccountStore(opts.redis, opts.clock),
     keys: new ApiKeyStore(opts.redis, opts.clock),
     providers,
-    messages: new MessageStore(opts.redis, opts.clock),
+    messages: new MessageStore(opts.redis, opts.clock, opts.cfg.retentionDays),
     outbox: new OutboxStore(opts.redis),
     metrics: opts.metrics ?? new Metrics(),
     groups,

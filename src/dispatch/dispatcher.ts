@@ -60,6 +60,7 @@ export class Dispatcher {
     this.timers.push(setInterval(() => void this.promoteDue().catch((e) => this.warn(e, "promote")), this.opts.promoteEveryMs ?? 1000));
     this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), 15_000));
     this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
+    this.timers.push(setInterval(() => void this.trimIndexes().catch((e) => this.warn(e, "retention")), 60_000));
   }
 
   async stop(): Promise<void> {
@@ -247,7 +248,7 @@ export class Dispatcher {
     }
     await gw.redis.recordAttempt_v1(
       msgKey, K.attempts(accountId, id), stream, K.scheduled(accountId),
-      entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id, result.ok ? "0" : "1",
+      entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id, result.ok ? "0" : "1", gw.messages.retentionMs,
     );
     gw.metrics.attempts.inc({ provider_type: provider.type, outcome: attempt.outcome });
     gw.metrics.attemptSeconds.observe({ provider_type: provider.type }, result.durationMs / 1000);
@@ -280,6 +281,11 @@ export class Dispatcher {
       moved += await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, 1000);
     }
     return moved;
+  }
+
+  /** Drops message-index entries past the retention time (the records themselves expire in Redis). */
+  private async trimIndexes(): Promise<void> {
+    for (const stream of this.knownStreams) await this.gw.messages.trimIndex(/\{a:([^}]+)\}/.exec(stream)![1]!);
   }
 
   /** Takes over entries another consumer left pending for too long (that gateway died). */

@@ -49,7 +49,17 @@ export interface IdempotencyCompletion {
 }
 
 export class MessageStore {
-  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
+  /** How long a settled message's record is kept (its body is dropped when it settles). */
+  readonly retentionMs: number;
+
+  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, retentionDays = 30) {
+    this.retentionMs = retentionDays * 86_400_000;
+  }
+
+  /** Drops index entries of messages older than the retention time (their records have expired). */
+  async trimIndex(accountId: string): Promise<number> {
+    return this.redis.zremrangebyscore(K.msgIndex(accountId), "-inf", this.clock.now() - this.retentionMs);
+  }
 
   /**
    * Stores and queues messages of one account in one atomic Redis step; with `idem`, the
@@ -92,7 +102,7 @@ export class MessageStore {
   }
 
   async cancel(accountId: string, id: string): Promise<{ result: "canceled" | "not_cancelable" | "not_found"; status: string }> {
-    const [code, status] = await this.redis.cancelMessage_v1(K.msg(accountId, id), K.scheduled(accountId), id, this.clock.now());
+    const [code, status] = await this.redis.cancelMessage_v1(K.msg(accountId, id), K.scheduled(accountId), K.attempts(accountId, id), id, this.clock.now(), this.retentionMs);
     if (code === 1) return { result: "canceled", status };
     if (code === 0) return { result: "not_cancelable", status };
     return { result: "not_found", status: "" };

@@ -16,15 +16,37 @@ export interface OutboxItem {
  * read back through the API. Newest first; a message captured again (a retry after a crash)
  * replaces its earlier copy.
  */
+export const OUTBOX_KEEP_MS = 7 * 86_400_000;
+export const OUTBOX_MAX_ITEMS = 10_000;
+
 export class OutboxStore {
   constructor(private readonly redis: SendmuxRedis) {}
 
+  /**
+   * Stores one captured message. The outbox is for development and tests, so it is bounded: an
+   * item is kept OUTBOX_KEEP_MS (7 days) and at most OUTBOX_MAX_ITEMS per provider (the oldest
+   * go first).
+   */
   async put(accountId: string, providerId: string, item: OutboxItem, raw: Uint8Array, atMs: number): Promise<void> {
-    await this.redis
+    const itemKey = K.outboxItem(accountId, providerId, item.message_id);
+    const setKey = K.outbox(accountId, providerId);
+    const res = await this.redis
       .multi()
-      .hset(K.outboxItem(accountId, providerId, item.message_id), "meta", JSON.stringify(item), "raw", Buffer.from(raw))
-      .zadd(K.outbox(accountId, providerId), atMs, item.message_id)
+      .hset(itemKey, "meta", JSON.stringify(item), "raw", Buffer.from(raw))
+      .pexpire(itemKey, OUTBOX_KEEP_MS)
+      .zadd(setKey, atMs, item.message_id)
+      .zremrangebyscore(setKey, "-inf", atMs - OUTBOX_KEEP_MS)
+      .zcard(setKey)
       .exec();
+    const count = Number(res?.[4]?.[1] ?? 0);
+    if (count > OUTBOX_MAX_ITEMS) {
+      const over = await this.redis.zrange(setKey, 0, count - OUTBOX_MAX_ITEMS - 1);
+      if (over.length) {
+        const m = this.redis.multi().zrem(setKey, ...over);
+        for (const id of over) m.del(K.outboxItem(accountId, providerId, id));
+        await m.exec();
+      }
+    }
   }
 
   /**

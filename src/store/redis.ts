@@ -3,7 +3,7 @@ import enqueueMessages from "./lua/enqueueMessages.lua" with { type: "text" };
 import markSending from "./lua/markSending-1.lua" with { type: "text" };
 import recordAttempt from "./lua/recordAttempt-4.lua" with { type: "text" };
 import promoteDue from "./lua/promoteDue-2.lua" with { type: "text" };
-import cancelMessage from "./lua/cancelMessage-2.lua" with { type: "text" };
+import cancelMessage from "./lua/cancelMessage-3.lua" with { type: "text" };
 import requeue from "./lua/requeue-3.lua" with { type: "text" };
 import reserveCaps from "./lua/reserveCaps-4.lua" with { type: "text" };
 import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
@@ -17,7 +17,7 @@ const SCRIPTS: Record<string, [string, number | null]> = {
   markSending: [markSending, 1],
   recordAttempt: [recordAttempt, 4],
   promoteDue: [promoteDue, 2],
-  cancelMessage: [cancelMessage, 2],
+  cancelMessage: [cancelMessage, 3],
   requeue: [requeue, 3],
   reserveCaps: [reserveCaps, 4],
   recordFailure: [recordFailure, 2],
@@ -34,7 +34,7 @@ export interface SendmuxRedis extends Redis {
   markSending_v1(key: string, providerId: string, now: number, why: string): Promise<number>;
   recordAttempt_v1(...args: Array<string | number>): Promise<number>;
   promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<number>;
-  cancelMessage_v1(msg: string, scheduled: string, id: string, now: number): Promise<[number, string]>;
+  cancelMessage_v1(msg: string, scheduled: string, attempts: string, id: string, now: number, retentionMs: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
   rateLimit_v1(key: string, limit: number, windowMs: number, now: string, member: string, cost: number): Promise<[number, number, number]>;

@@ -15,6 +15,8 @@
   ARGV[7]  now (ms)
   ARGV[8]  provider id
   ARGV[9]  "1" when the attempt failed (the provider is remembered so a retry avoids it)
+  ARGV[10] how long a settled message is kept (ms): when the status is final the body is
+           dropped and the record and its attempts expire after this
 
   Returns 1.
 ]]
@@ -28,6 +30,11 @@ if redis.call("EXISTS", KEYS[1]) == 1 then
   redis.call("HDEL", KEYS[1], "waiting")
   if ARGV[9] == "1" then
     redis.call("HSET", KEYS[1], "last_failed_provider", ARGV[8])
+  end
+  if status == "sent" or status == "failed" or status == "rejected" then
+    redis.call("HDEL", KEYS[1], "body")
+    redis.call("PEXPIRE", KEYS[1], ARGV[10])
+    redis.call("PEXPIRE", KEYS[2], ARGV[10])
   end
   if nextAt ~= "" then
     redis.call("HSET", KEYS[1], "next_attempt_at", nextAt)
