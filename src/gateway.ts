@@ -16,6 +16,7 @@ import { Router } from "./routing/router.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { RedisSyncedClock } from "./clock.ts";
+import { EventBus } from "./events.ts";
 import type { SendmuxRedis } from "./store/redis.ts";
 
 /** Everything a request handler or the dispatcher needs, built once in main.ts (or by a test). */
@@ -37,6 +38,7 @@ export interface Gateway {
   router: Router;
   limiter: RateLimiter;
   idempotency: IdempotencyStore;
+  events: EventBus;
 }
 
 export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics; random?: () => number }): Gateway {
@@ -73,6 +75,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     // clock (tests) is passed through instead.
     limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now()),
     idempotency: new IdempotencyStore(opts.redis),
+    events: new EventBus(opts.redis, opts.clock),
   };
 }
 

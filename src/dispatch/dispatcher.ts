@@ -61,6 +61,7 @@ export class Dispatcher {
     this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), 15_000));
     this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
     this.timers.push(setInterval(() => void this.trimIndexes().catch((e) => this.warn(e, "retention")), 60_000));
+    this.timers.push(setInterval(() => void this.sweepPauses().catch((e) => this.warn(e, "pauses")), 1000));
   }
 
   async stop(): Promise<void> {
@@ -250,6 +251,10 @@ export class Dispatcher {
       msgKey, K.attempts(accountId, id), stream, K.scheduled(accountId),
       entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id, result.ok ? "0" : "1", gw.messages.retentionMs,
     );
+    const evData = { message_id: id, message_id_header: meta.message_id_header, provider_id: provider.id, recipients: meta.envelope.to, sender: meta.envelope.from, response: result.response };
+    if (status === "sent") void gw.events.emit(accountId, "message.sent", evData).catch(() => {});
+    else if (status === "failed") void gw.events.emit(accountId, "message.failed", { ...evData, outcome: attempt.outcome }).catch(() => {});
+    else if (status === "deferred") void gw.events.emit(accountId, "message.deferred", { ...evData, outcome: attempt.outcome, next_attempt_at: new Date(nextAt!).toISOString() }).catch(() => {});
     gw.metrics.attempts.inc({ provider_type: provider.type, outcome: attempt.outcome });
     gw.metrics.attemptSeconds.observe({ provider_type: provider.type }, result.durationMs / 1000);
     if (result.ok) void gw.providers.touch(accountId, provider.id, { last_used_at: attempt.at }).catch(() => {});
@@ -269,6 +274,12 @@ export class Dispatcher {
     if (h.state === "disabled" && provider.status === "active") {
       await gw.providers.update(accountId, provider.id, { status: "error", status_reason: `disabled after ${CIRCUIT_THRESHOLD} failures inside 5 minutes (${h.cls}): ${result.response.slice(0, 300)}; fix the settings, then POST /api/v1/providers/${provider.id}/activate` }, null);
     }
+    await gw.events.emit(accountId, h.state === "disabled" ? "provider.disabled" : "provider.paused", {
+      provider_id: provider.id,
+      class: h.cls,
+      until: h.until ? new Date(h.until).toISOString() : null,
+      reason: result.response.slice(0, 500),
+    });
     gw.log.warn({ component: "routing", provider_id: provider.id, state: h.state, cls: h.cls, until: h.until ? new Date(h.until).toISOString() : null, reason: result.response.slice(0, 300) }, `provider ${h.state}`);
   }
 
@@ -281,6 +292,20 @@ export class Dispatcher {
       moved += await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, 1000);
     }
     return moved;
+  }
+
+  /** Announces providers whose pause has ended (provider.resumed), once across all processes. */
+  private async sweepPauses(): Promise<void> {
+    for (const stream of this.knownStreams) {
+      const acct = /\{a:([^}]+)\}/.exec(stream)![1]!;
+      for (const p of await this.gw.providers.list(acct)) {
+        if ((await this.gw.circuit.get(p.id)).state !== "ok") continue;
+        if (await this.gw.circuit.endPauseIfDue(p.id)) {
+          await this.gw.events.emit(acct, "provider.resumed", { provider_id: p.id, how: "pause_ended" });
+          this.gw.log.info({ component: "routing", provider_id: p.id }, "provider pause ended; back in rotation");
+        }
+      }
+    }
   }
 
   /** Drops message-index entries past the retention time (the records themselves expire in Redis). */

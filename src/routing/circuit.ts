@@ -76,6 +76,13 @@ export class CircuitStore {
     return h;
   }
 
+  /** Ends the pause of a provider whose time has passed; true for the one caller that ended it. */
+  async endPauseIfDue(providerId: string): Promise<boolean> {
+    const ended = (await this.redis.endPause_v1(K.health(providerId), this.clock.now())) === 1;
+    if (ended) this.cache.delete(providerId);
+    return ended;
+  }
+
   /** Back into rotation (POST /activate): clears the pause or the disable and the failure count. */
   async reset(providerId: string): Promise<void> {
     await this.redis.del(K.health(providerId), K.failures(providerId));

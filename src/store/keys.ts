@@ -27,6 +27,8 @@ export const K = {
   providers: (acct: string) => `${a(acct)}:providers`,
   /** Bookkeeping times of providers (last_used_at, last_tested_at), apart from the records. */
   providerStamps: (acct: string) => `${a(acct)}:provider_stamps`,
+  /** The account's lifecycle events (stream), read by webhook delivery. */
+  events: (acct: string) => `${a(acct)}:events`,
   /** Provider groups (EXT): hash of group id to JSON. */
   groups: (acct: string) => `${a(acct)}:groups`,
   /** Hash: meta (JSON, fixed at accept), body (msgpack), status, provider_id, updated_at, next_attempt_at. */

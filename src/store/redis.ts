@@ -8,6 +8,7 @@ import requeue from "./lua/requeue-3.lua" with { type: "text" };
 import reserveCaps from "./lua/reserveCaps-4.lua" with { type: "text" };
 import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
 import rateLimit from "./lua/rateLimit-1.lua" with { type: "text" };
+import endPause from "./lua/endPause-1.lua" with { type: "text" };
 import claimIdempotency from "./lua/claimIdempotency-1.lua" with { type: "text" };
 import finishIdempotency from "./lua/finishIdempotency-1.lua" with { type: "text" };
 
@@ -22,6 +23,7 @@ const SCRIPTS: Record<string, [string, number | null]> = {
   reserveCaps: [reserveCaps, 4],
   recordFailure: [recordFailure, 2],
   rateLimit: [rateLimit, 1],
+  endPause: [endPause, 1],
   claimIdempotency: [claimIdempotency, 1],
   finishIdempotency: [finishIdempotency, 1],
 };
@@ -37,6 +39,7 @@ export interface SendmuxRedis extends Redis {
   cancelMessage_v1(msg: string, scheduled: string, attempts: string, id: string, now: number, retentionMs: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
+  endPause_v1(health: string, now: number): Promise<number>;
   rateLimit_v1(key: string, limit: number, windowMs: number, now: string, member: string, cost: number): Promise<[number, number, number]>;
   claimIdempotency_v1(key: string, fp: string, pendingMs: number): Promise<string[]>;
   finishIdempotency_v1(key: string, fp: string, what: "done" | "release", status: string, body: string, ttlMs: number): Promise<number>;

@@ -147,7 +147,9 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
         // Back into rotation: also clears a pause or an auth/config disable of the circuit.
+        const h = await gw.circuit.get(p.id);
         await gw.circuit.reset(p.id);
+        if (h.state !== "ok" || p.status !== "active") void gw.events.emit(accountId, "provider.resumed", { provider_id: p.id, how: "activated" }).catch(() => {});
         const rec = await gw.providers.update(accountId, p.id, { status: "active", status_reason: null }, null);
         return ok(set, await view(rec!));
       }),
