@@ -8,7 +8,7 @@
  * With BENCH_BASELINE_REF=<commit> the gateway scenarios run twice, against a second checkout of that
  * commit ("before", a git worktree in a temp dir sharing node_modules) and against this tree ("after";
  * or BENCH_AFTER_REF=<commit> for another worktree), alternating which goes first, and a second table
- * gives before, after and after/before for each figure.
+ * gives before, after and after/before for each figure (BENCH_ROUNDS=n: n runs a side, medians).
  * Each phase runs BENCH_SECONDS (default 10) on 127.0.0.1; each gateway phase gets a fresh
  * redis-server and gateway, stopped afterwards. Figures go to bench/results/<time>.json.
  * Needs wrk (`apt-get install -y wrk`) and redis-server. Compare ratios within one run, never across runs.
@@ -37,6 +37,14 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BUN = `${ROOT}node_modules/.bin/bun`;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? parseInt(single.options.duration));
 const KEYS = 300;
+/** Each gateway scenario runs this many times on each side; the comparison takes the median. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 interface HttpScenario {
   options: { vus: number };
@@ -251,13 +259,15 @@ try {
   ];
   const smtpRates: Array<{ side: Checkout; rate: number }> = [];
   for (const [i, m] of measures.entries()) {
-    // Alternate which side goes first, so a slow drift of the machine favours neither.
-    const order = i % 2 === 0 ? sides : [...sides].reverse();
-    const got = new Map<Checkout, number>();
-    for (const side of order) got.set(side, await m.run(side));
-    if (m.measure.includes("smtp")) for (const side of sides) smtpRates.push({ side, rate: got.get(side)! });
+    const got = new Map<Checkout, number[]>(sides.map((s) => [s, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which side goes first, so a slow drift of the machine favours neither.
+      const order = (i + r) % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) got.get(side)!.push(await m.run(side));
+    }
+    if (m.measure.includes("smtp")) for (const side of sides) smtpRates.push({ side, rate: median(got.get(side)!) });
     if (sides.length === 2) {
-      const [before, after] = [got.get(sides[0]!)!, got.get(sides[1]!)!];
+      const [before, after] = [median(got.get(sides[0]!)!), median(got.get(sides[1]!)!)];
       comparisons.push({ measure: m.measure, before, after, ratio: after / before });
     }
   }
@@ -269,7 +279,8 @@ try {
 printTable(rows, sides.length > 1);
 if (comparisons.length) {
   const [before, after] = sides;
-  console.log(`\n${before!.label} vs ${after!.label}, same run (msg/s; after/before above 1 is faster)`);
+  const of = ROUNDS > 1 ? `, median of ${ROUNDS} rounds each` : "";
+  console.log(`\n${before!.label} vs ${after!.label}, same run (msg/s${of}; after/before above 1 is faster)`);
   printCells(
     ["measure", before!.label, after!.label, "after/before"],
     comparisons.map((c) => [c.measure, fmt(c.before), fmt(c.after), c.ratio.toFixed(3)]),
@@ -279,5 +290,5 @@ if (comparisons.length) {
 mkdirSync(`${ROOT}bench/results`, { recursive: true });
 const file = `${ROOT}bench/results/${started.toISOString().replace(/[:.]/g, "-")}.json`;
 const sidesOut = sides.map((s) => ({ label: s.label, commit: s.commit }));
-writeFileSync(file, JSON.stringify({ started: started.toISOString(), seconds: SECONDS, cores: cpus().length, bun: Bun.version, sides: sidesOut, rows, comparisons }, null, 2) + "\n");
+writeFileSync(file, JSON.stringify({ started: started.toISOString(), seconds: SECONDS, rounds: ROUNDS, cores: cpus().length, bun: Bun.version, sides: sidesOut, rows, comparisons }, null, 2) + "\n");
 console.log(`\nwritten to ${file}`);
