@@ -33,6 +33,18 @@ export interface Config {
   nodeId: string;
   /** Days a settled message's record is kept. */
   retentionDays: number;
+  /** Webhook targets may be http:// to a loopback host (for tests); otherwise https:// only. */
+  webhookAllowHttpLoopback: boolean;
+  /** One webhook request (connect, send, answer) may take this long before it counts as failed. */
+  webhookTimeoutMs: number;
+  /** Days the per-day delivery-log counters (metrics, provider usage) are kept. */
+  countersRetentionDays: number;
+  /** POST /api/v1/signup creates accounts (true) or answers 403 (false, the default). */
+  openSignup: boolean;
+  /** Sends per account per UTC day through the managed route, unless the operator set another. */
+  managedDailyLimit: number;
+  /** Sender address of the operator's notices (limit-request outcomes) sent through the managed route. */
+  noticeFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +71,12 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_REDIS_FSYNC", "always", "managed Redis appendfsync policy: always (no acknowledged message lost even on power loss) or everysec"],
   ["SENDMUX_NODE_ID", "(hostname)", "this gateway's consumer name in the dispatch group"],
   ["SENDMUX_RETENTION_DAYS", "30", "days a settled message's record (status, attempts) is kept; bodies are dropped when a message settles (1-3650)"],
+  ["SENDMUX_COUNTERS_RETENTION_DAYS", "400", "days the per-day delivery counters behind /emails/metrics and /providers/usage are kept (60-3650); about 3 KB per account per day"],
+  ["SENDMUX_OPEN_SIGNUP", "false", "true lets anyone create an account with POST /api/v1/signup (each gets the managed route at once); false answers 403"],
+  ["SENDMUX_MANAGED_DAILY_LIMIT", "50", "sends per account per UTC day through the managed route when PUT /admin/v1/managed-route gave no default_daily_limit (1-10000000)"],
+  ["SENDMUX_NOTICE_FROM", "noreply@<SENDMUX_HOSTNAME>", "sender address of the emails telling an account the outcome of its limit request (sent through the managed route: use an address SES has verified)"],
+  ["SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK", "false", "true accepts webhook URLs http://127.0.0.1…, http://localhost… and http://[::1]… (for tests and local receivers); every other target must be https://"],
+  ["SENDMUX_WEBHOOK_TIMEOUT_MS", "10000", "time one webhook request may take before it counts as a failed attempt (1000-60000)"],
   ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
 ];
 
@@ -124,12 +142,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const workers = parseIntIn("SENDMUX_WORKERS", env.SENDMUX_WORKERS, Math.min(2, Math.max(1, cores)), 1, 64, problems);
   const smtpIdleTimeoutMs = parseIntIn("SENDMUX_SMTP_IDLE_TIMEOUT_MS", env.SENDMUX_SMTP_IDLE_TIMEOUT_MS, 60_000, 1000, 3_600_000, problems);
   const retentionDays = parseIntIn("SENDMUX_RETENTION_DAYS", env.SENDMUX_RETENTION_DAYS, 30, 1, 3650, problems);
+  const countersRetentionDays = parseIntIn("SENDMUX_COUNTERS_RETENTION_DAYS", env.SENDMUX_COUNTERS_RETENTION_DAYS, 400, 60, 3650, problems);
   const fsync = (env.SENDMUX_REDIS_FSYNC ?? "always").trim();
   if (fsync !== "always" && fsync !== "everysec") problems.push(`SENDMUX_REDIS_FSYNC: expected always or everysec, got "${fsync}"`);
   const hostname = (env.SENDMUX_HOSTNAME ?? osHostname()).trim() || "localhost";
   if (!/^[A-Za-z0-9.-]+$/.test(hostname)) problems.push(`SENDMUX_HOSTNAME: expected a DNS name, got "${hostname}"`);
   const nodeId = (env.SENDMUX_NODE_ID ?? hostname).trim();
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SENDMUX_NODE_ID: expected 1-64 characters of A-Z a-z 0-9 . _ -, got "${nodeId}"`);
+
+  const signup = (env.SENDMUX_OPEN_SIGNUP ?? "false").trim().toLowerCase();
+  if (signup !== "true" && signup !== "false") problems.push(`SENDMUX_OPEN_SIGNUP: expected true or false, got "${env.SENDMUX_OPEN_SIGNUP}"`);
+  const managedDailyLimit = parseIntIn("SENDMUX_MANAGED_DAILY_LIMIT", env.SENDMUX_MANAGED_DAILY_LIMIT, 50, 1, 10_000_000, problems);
+  const noticeFrom = (env.SENDMUX_NOTICE_FROM ?? `noreply@${hostname}`).trim();
+  if (!/^[^\s@<>"]+@[A-Za-z0-9.-]+$/.test(noticeFrom)) problems.push(`SENDMUX_NOTICE_FROM: expected a plain email address such as noreply@example.com, got "${noticeFrom}"`);
+
+  const whLoopback = (env.SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK ?? "false").trim().toLowerCase();
+  if (whLoopback !== "true" && whLoopback !== "false") problems.push(`SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK: expected true or false, got "${env.SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK}"`);
+  const webhookTimeoutMs = parseIntIn("SENDMUX_WEBHOOK_TIMEOUT_MS", env.SENDMUX_WEBHOOK_TIMEOUT_MS, 10_000, 1000, 60_000, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -149,6 +178,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisFsync: fsync as "always" | "everysec",
     nodeId,
     retentionDays,
+    webhookAllowHttpLoopback: whLoopback === "true",
+    webhookTimeoutMs,
+    countersRetentionDays,
+    openSignup: signup === "true",
+    managedDailyLimit,
+    noticeFrom,
   };
 }
 

@@ -7,6 +7,7 @@ import { AccountStore } from "./store/accounts.ts";
 import { ApiKeyStore } from "./store/apikeys.ts";
 import { K } from "./store/keys.ts";
 import { MessageStore } from "./store/messages.ts";
+import { LogCounters } from "./store/logs.ts";
 import { OutboxStore } from "./store/outbox.ts";
 import { ProviderStore } from "./store/providers.ts";
 import { GroupStore } from "./store/groups.ts";
@@ -18,6 +19,8 @@ import { IdempotencyStore } from "./idempotency.ts";
 import { RedisSyncedClock } from "./clock.ts";
 import { EventBus } from "./events.ts";
 import type { SendmuxRedis } from "./store/redis.ts";
+import { ManagedRoute } from "./accounts/managed.ts";
+import { LimitRequestStore } from "./accounts/requests.ts";
 
 /** Everything a request handler or the dispatcher needs, built once in main.ts (or by a test). */
 export interface Gateway {
@@ -30,6 +33,8 @@ export interface Gateway {
   keys: ApiKeyStore;
   providers: ProviderStore;
   messages: MessageStore;
+  /** Per-day delivery-log counters (metrics, provider usage). */
+  logCounters: LogCounters;
   outbox: OutboxStore;
   metrics: Metrics;
   groups: GroupStore;
@@ -39,14 +44,18 @@ export interface Gateway {
   limiter: RateLimiter;
   idempotency: IdempotencyStore;
   events: EventBus;
+  /** The operator's shared amazon_ses provider and each account's daily limit on it. */
+  managed: ManagedRoute;
+  limitRequests: LimitRequestStore;
 }
 
 export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; redis: SendmuxRedis; secretKey: Buffer; metrics?: Metrics; random?: () => number }): Gateway {
   const box = new SecretBox(opts.secretKey);
   const providers = new ProviderStore(opts.redis, opts.clock, box);
   const groups = new GroupStore(opts.redis, opts.clock);
-  const caps = new CapStore(opts.redis, opts.clock);
+  const caps = new CapStore(opts.redis, opts.clock, opts.cfg.managedDailyLimit);
   const circuit = new CircuitStore(opts.redis, opts.clock);
+  const logCounters = new LogCounters(opts.redis, opts.clock, opts.cfg.countersRetentionDays);
   const router = new Router({
     providers,
     caps,
@@ -55,6 +64,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     now: () => opts.clock.now(),
     random: opts.random,
   });
+  const managed = new ManagedRoute(opts.redis, opts.clock, box, providers, caps, circuit, opts.cfg.managedDailyLimit);
   return {
     cfg: opts.cfg,
     clock: opts.clock,
@@ -64,7 +74,8 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     accounts: new AccountStore(opts.redis, opts.clock),
     keys: new ApiKeyStore(opts.redis, opts.clock),
     providers,
-    messages: new MessageStore(opts.redis, opts.clock, opts.cfg.retentionDays),
+    messages: new MessageStore(opts.redis, opts.clock, logCounters, opts.cfg.retentionDays),
+    logCounters,
     outbox: new OutboxStore(opts.redis),
     metrics: opts.metrics ?? new Metrics(),
     groups,
@@ -76,6 +87,8 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now()),
     idempotency: new IdempotencyStore(opts.redis),
     events: new EventBus(opts.redis, opts.clock),
+    managed,
+    limitRequests: new LimitRequestStore(opts.redis, opts.clock),
   };
 }
 
@@ -91,6 +104,7 @@ export async function subscribeChanges(gw: Gateway, sub: SendmuxRedis): Promise<
       if (m.kind === "apikey" && m.hash) gw.keys.forget(m.hash);
       if (m.kind === "provider" && m.account_id) gw.providers.invalidate(m.account_id);
       if (m.kind === "group" && m.account_id) gw.groups.invalidate(m.account_id);
+      if (m.kind === "account" && m.account_id) gw.accounts.forget(m.account_id);
     } catch {
       /* not ours */
     }

@@ -16,7 +16,7 @@ export function randomId(len = 24): string {
   return out;
 }
 
-export type IdPrefix = "eml" | "dprov" | "req" | "acct" | "key" | "att" | "upl" | "grp" | "dlog" | "evt";
+export type IdPrefix = "eml" | "dprov" | "req" | "acct" | "key" | "att" | "upl" | "grp" | "dlog" | "evt" | "slir";
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomId()}`;

@@ -13,6 +13,9 @@ export interface Account {
   email: string | null;
   status: "active" | "suspended";
   created_at: string;
+  /** Why the operator suspended it (shown to the account's keys), while suspended. */
+  status_reason?: string | null;
+  suspended_at?: string | null;
 }
 
 /** What authenticating with an API key yields; cached in memory, invalidated on change. */
@@ -133,6 +136,8 @@ export interface MessageMeta {
   /** Header summaries for listings. */
   from: string;
   to: string[];
+  /** The Cc header's addresses (absent on records from before it was kept): tells Cc from Bcc in delivery logs. */
+  cc?: string[];
   subject: string;
   /** The Message-ID header (without <>), fixed at acceptance so every attempt sends the same one. */
   message_id_header: string;
@@ -145,6 +150,8 @@ export interface Attempt {
   outcome: "sent" | FailureClass | "error";
   response: string;
   duration_ms: number;
+  /** Recipients the provider refused while it accepted the message for the others (delivery logs). */
+  rejected?: string[];
 }
 
 /** How the message body is kept: raw bytes (relay) or what builds them (API, built in a worker). */

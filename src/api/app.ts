@@ -10,6 +10,10 @@ import { providerRoutes } from "./providers/index.ts";
 import { apiKeyRoutes } from "./apikeys/index.ts";
 import { groupRoutes } from "./groups/index.ts";
 import { healthRoutes } from "./health.ts";
+import { webhookRoutes } from "./webhooks/index.ts";
+import { adminRoutes } from "./admin/index.ts";
+import { signupRoutes } from "./signup/index.ts";
+import { limitRoutes } from "./limits/index.ts";
 import type { ShardPool } from "../dispatch/pool.ts";
 
 /**
@@ -52,7 +56,8 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
     })
     .use(healthRoutes(gw))
     .use(openApiRoutes())
-    .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(emailRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)));
+    .use(adminRoutes(gw, pool))
+    .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(emailRoutes(gw)).use(signupRoutes(gw)).use(limitRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)).use(webhookRoutes(gw)));
   return app;
 }
 

@@ -21,6 +21,13 @@ export async function authenticate(gw: Gateway, request: Request): Promise<KeyCo
     throw storageUnavailable(e);
   }
   if (!ctx) throw new ApiError("authentication_required", "the API key is not valid (unknown or revoked)");
+  let suspended;
+  try {
+    suspended = await gw.accounts.suspended(ctx.accountId);
+  } catch (e) {
+    throw storageUnavailable(e);
+  }
+  if (suspended) throw suspendedError(suspended.id, suspended.status_reason ?? null);
   // SPEC "Rate limit": every request with a key counts, HTTP and SMTP together; a batch is one.
   let rate: RateInfo;
   try {
@@ -38,6 +45,14 @@ export async function authenticate(gw: Gateway, request: Request): Promise<KeyCo
     });
   }
   return ctx;
+}
+
+/** 403 for every key of an account the operator suspended. */
+export function suspendedError(accountId: string, reason: string | null): ApiError {
+  return new ApiError(
+    "insufficient_permissions",
+    `account ${accountId} is suspended by the operator of this gateway${reason ? ` (${reason})` : ""}; its API keys cannot be used until the operator unsuspends it`,
+  );
 }
 
 export function requireFull(ctx: KeyContext): void {

@@ -4,7 +4,10 @@ import type { SendmuxRedis } from "../store/redis.ts";
 import type { ProviderRecord } from "../types.ts";
 import { capFor, effectiveQuotas, WINDOWS, windowStart, type WindowName } from "./windows.ts";
 
-export type Reservation = { ok: true } | { ok: false; window: WindowName; cap: number; until: number };
+/** `account_day`: the sending account's own daily limit on a shared provider (the managed route). */
+export type Reservation = { ok: true } | { ok: false; window: WindowName | "account_day"; cap: number; until: number };
+
+const DAY_MS = 86_400_000;
 
 /**
  * Caps per provider per second, minute, hour and day (SPEC "Routing" step 3). Every send takes
@@ -13,7 +16,8 @@ export type Reservation = { ok: true } | { ok: false; window: WindowName; cap: n
  * nothing. Counters live as long as their window (plus a margin) and vanish by themselves.
  */
 export class CapStore {
-  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
+  /** `sharedDailyLimit`: an account's daily limit on a shared provider when the operator set none. */
+  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, private readonly sharedDailyLimit = 50) {}
 
   /** Reservation arguments, apart from the call so they can be unit-tested. */
   static args(p: ProviderRecord, now: number, n: number): { keys: string[]; argv: number[]; caps: Array<number | null>; starts: number[] } {
@@ -25,13 +29,30 @@ export class CapStore {
     return { keys, argv, caps, starts };
   }
 
-  async reserve(p: ProviderRecord, n = 1): Promise<Reservation> {
+  /**
+   * A shared provider (the managed route) also takes the send from `accountId`'s count for the
+   * current UTC day, in the same Lua step, so no account goes over its daily limit.
+   */
+  async reserve(p: ProviderRecord, n = 1, accountId?: string): Promise<Reservation> {
     const now = this.clock.now();
     const { keys, argv, caps, starts } = CapStore.args(p, now, n);
+    if (p.is_shared && accountId) {
+      const day = windowStart(now, DAY_MS);
+      const r = await this.redis.reserveSharedCaps_v1(...keys, K.sharedDay(p.id, accountId, day), K.sharedLimits(p.id), ...argv, accountId, this.sharedDailyLimit, DAY_MS + 60_000);
+      if (r[0] === 1) return { ok: true };
+      if (r[1] === 5) return { ok: false, window: "account_day", cap: r[2]!, until: day + DAY_MS };
+      const i = r[1]! - 1;
+      return { ok: false, window: WINDOWS[i]!.usage, cap: caps[i]!, until: starts[i]! + WINDOWS[i]!.ms };
+    }
     const r = await this.redis.reserveCaps_v1(...keys, ...argv);
     if (r[0] === 1) return { ok: true };
     const i = r[1]! - 1;
     return { ok: false, window: WINDOWS[i]!.usage, cap: caps[i]!, until: starts[i]! + WINDOWS[i]!.ms };
+  }
+
+  /** Sends of an account through a shared provider in the current UTC day. */
+  async sharedSentToday(providerId: string, accountId: string): Promise<number> {
+    return Number((await this.redis.get(K.sharedDay(providerId, accountId, windowStart(this.clock.now(), DAY_MS)))) ?? 0);
   }
 
   /** Sends counted in each current window. */

@@ -70,7 +70,7 @@ export class Router {
       const shares = table.shares();
       const id = table.pick(this.random())!;
       const p = byId.get(id)!;
-      const r = await this.deps.caps.reserve(p);
+      const r = await this.deps.caps.reserve(p, 1, accountId);
       if (r.ok) {
         const share = Math.round(shares[id]! * 1000) / 10;
         const why =

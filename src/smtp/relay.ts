@@ -154,13 +154,13 @@ function onAuth(gw: Gateway, auth: SMTPServerAuthentication, session: RelaySessi
   const password = (auth.password ?? "").trim();
   if (!password) return fail();
   gw.keys.authenticate(password).then(
-    (ctx) => {
+    async (ctx) => {
       if (!ctx) return fail();
+      if (await gw.accounts.suspended(ctx.accountId)) return cb(replies.accountSuspended());
       session.apiKey = password;
       cb(null, { user: ctx });
     },
-    (e) => cb(failureReply(gw, e, "AUTH")),
-  );
+  ).catch((e) => cb(failureReply(gw, e, "AUTH")));
 }
 
 function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: RelaySession, cb: Done): void {
@@ -175,6 +175,10 @@ function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: RelaySession,
     if (!ctx) {
       session.user = undefined;
       return cb(replies.keyRevoked());
+    }
+    if (await gw.accounts.suspended(ctx.accountId)) {
+      session.user = undefined;
+      return cb(replies.accountSuspended("MAIL"));
     }
     session.user = ctx;
     // Refuse at once when the key can reach no provider, before the client sends the message.
@@ -261,6 +265,7 @@ async function queueRelayed(gw: Gateway, session: SMTPServerSession, ctx: KeyCon
       envelope: { from: from.ok ? from.address : mailFrom, to },
       from: msg.from || mailFrom,
       to: msg.to,
+      cc: msg.cc,
       subject: msg.subject,
       message_id_header: msg.messageIdHeader,
       size_bytes: msg.raw.byteLength,

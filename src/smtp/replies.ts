@@ -28,6 +28,7 @@ export const replies = {
   authBeforeTls: () => "5.7.0 Must issue a STARTTLS command first: log in only after TLS is up",
   authRequired: "5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
   authInvalid: () => smtpError(535, "5.7.8", "Authentication credentials invalid: the password must be a valid Sendmux API key (smx_...)"),
+  accountSuspended: (at: "AUTH" | "MAIL" = "AUTH") => smtpError(at === "AUTH" ? 535 : 550, at === "AUTH" ? "5.7.8" : "5.7.1", "Refused: this API key's account is suspended by the gateway's operator; it cannot send until the operator unsuspends it"),
   keyRevoked: () =>
     smtpError(530, "5.7.0", "The API key this connection logged in with is no longer valid (revoked); log in again with a valid key"),
   authTooManyFailures: () => smtpError(421, "4.7.0", "Too many failed logins on this connection; closing"),

@@ -4,6 +4,13 @@
  */
 export const PREFIX = "smx";
 
+/**
+ * The owner id under which the operator's managed route (the shared amazon_ses provider) is
+ * stored: `K.providers(MANAGED_OWNER)`. Not an account (account ids start with `acct_`); every
+ * account sees the route through ProviderStore.list.
+ */
+export const MANAGED_OWNER = "operator";
+
 const a = (account: string) => `${PREFIX}:{a:${account}}`;
 
 export const K = {
@@ -19,6 +26,20 @@ export const K = {
   changes: () => `${PREFIX}:changes`,
 
   account: (acct: string) => `${a(acct)}:account`,
+  /** Lookup from an account's email address (lower-cased) to its id: one account per address. */
+  accountByEmail: (emailLower: string) => `${PREFIX}:account_email:${emailLower}`,
+  /** The internal account that sends the operator's notices (limit-request outcomes); holds its id. */
+  noticeAccount: () => `${PREFIX}:notice_account`,
+  /** This account's own state of the managed route: hash {status, status_reason}. */
+  managedState: (acct: string) => `${a(acct)}:managed`,
+  /** Shared Amazon SES limit-increase requests of an account: hash of request id to JSON. */
+  limitRequests: (acct: string) => `${a(acct)}:slir`,
+  /** The id of the account's pending limit request, while there is one. */
+  limitPending: (acct: string) => `${a(acct)}:slir_pending`,
+  /** Every limit request for the operator: sorted set of request ids by creation time (ms). */
+  limitRequestIndex: () => `${PREFIX}:slir_index`,
+  /** Which account owns a limit request: hash of request id to account id. */
+  limitRequestOwner: () => `${PREFIX}:slir_owner`,
   /** An Idempotency-Key's record, per account + endpoint + key (the key is hashed). */
   idempotency: (acct: string, endpoint: string, keyHash: string) => `${a(acct)}:idem:${endpoint}:${keyHash}`,
   apiKeys: (acct: string) => `${a(acct)}:apikeys`,
@@ -29,6 +50,23 @@ export const K = {
   providerStamps: (acct: string) => `${a(acct)}:provider_stamps`,
   /** The account's lifecycle events (stream), read by webhook delivery. */
   events: (acct: string) => `${a(acct)}:events`,
+  /** Webhook subscriptions: hash of webhook id to JSON (the signing secret sealed inside). */
+  webhooks: (acct: string) => `${a(acct)}:webhooks`,
+  /** Webhooks marked failing: hash of webhook id to the ISO time the last retry failed. */
+  webhookFailing: (acct: string) => `${a(acct)}:webhooks:failing`,
+  /** One webhook's delivery attempts: sorted set of attempt ids by attempt time (ms), kept 7 days. */
+  webhookDeliveries: (acct: string, whk: string) => `${a(acct)}:wh:${whk}:deliveries`,
+  /** One delivery attempt's record (JSON, 7-day TTL). */
+  webhookDelivery: (acct: string, whda: string) => `${a(acct)}:whda:${whda}`,
+  /** The exact body POSTed for one event to one webhook (7-day TTL); every attempt sends it. */
+  webhookPayload: (acct: string, whk: string, evt: string) => `${a(acct)}:wh:${whk}:body:${evt}`,
+  /** Webhook retries: sorted set of "<webhook id>|<event id>" by the time (ms) of the next attempt. */
+  webhookRetries: (acct: string) => `${a(acct)}:webhooks:retries`,
+  /** A scheduled retry's state (JSON {attempt, event_type}); its lease while one process runs it. */
+  webhookJob: (acct: string, whk: string, evt: string) => `${a(acct)}:wh:${whk}:job:${evt}`,
+  webhookJobLease: (acct: string, whk: string, evt: string) => `${a(acct)}:wh:${whk}:lease:${evt}`,
+  /** Webhooks that already had the first attempt of an event (set, 7-day TTL): a reclaimed entry skips them. */
+  webhookEventDone: (acct: string, evt: string) => `${a(acct)}:whdone:${evt}`,
   /** Provider groups (EXT): hash of group id to JSON. */
   groups: (acct: string) => `${a(acct)}:groups`,
   /** Hash: meta (JSON, fixed at accept), body (msgpack), status, provider_id, updated_at, next_attempt_at. */
@@ -37,6 +75,11 @@ export const K = {
   attempts: (acct: string, id: string) => `${a(acct)}:m:${id}:att`,
   /** Sorted set of message ids by acceptance time (ms). */
   msgIndex: (acct: string) => `${a(acct)}:msgs`,
+  /**
+   * Delivery-log counters of one UTC day (`YYYY-MM-DD`), by the hour messages were accepted in:
+   * fields `<HH>:<status>` and `p:<provider id>:<HH>:<status>` (src/store/logs.ts).
+   */
+  logCounters: (acct: string, day: string) => `${a(acct)}:logc:${day}`,
   /** The ready queue: a stream read by the dispatch consumer group. */
   ready: (acct: string) => `${a(acct)}:ready`,
   /** The scheduled queue: message ids by the time (ms) they become ready again. */
@@ -47,6 +90,10 @@ export const K = {
 
   /** Sends counted in one cap window of a provider (`usage` is second|minute|hour|day). */
   capCount: (provider: string, usage: string, winStart: number) => `${PREFIX}:{p:${provider}}:cap:${usage}:${winStart}`,
+  /** Sends of one account through a shared provider in one UTC day (the managed route's per-account cap). */
+  sharedDay: (provider: string, acct: string, dayStart: number) => `${PREFIX}:{p:${provider}}:acct:${acct}:day:${dayStart}`,
+  /** Daily limits of a shared provider: hash of account id to limit; `_default` for every other account. */
+  sharedLimits: (provider: string) => `${PREFIX}:{p:${provider}}:limits`,
   /** Provider-side failures inside the circuit window: sorted set scored by time. */
   failures: (provider: string) => `${PREFIX}:{p:${provider}}:failures`,
   /** Circuit state of a provider: state, cls, reason, until, since. */
@@ -54,6 +101,8 @@ export const K = {
 } as const;
 
 export const DISPATCH_GROUP = "dispatch";
+/** Consumer group of webhook delivery on every account's events stream. */
+export const WEBHOOK_GROUP = "webhooks";
 
 /** The account id inside a key built by K (the part between `{a:` and `}`). */
 export function accountOfKey(key: string): string | null {

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { SecretBox } from "../crypto.ts";
 import { newId } from "../ids.ts";
 import type { ProviderRecord, ProviderType, Quotas } from "../types.ts";
-import { K } from "./keys.ts";
+import { K, MANAGED_OWNER } from "./keys.ts";
 import type { SendmuxRedis } from "./redis.ts";
 
 export const EMPTY_QUOTAS: Quotas = { per_second: null, per_minute: null, per_hour: null, per_day: null };
@@ -24,6 +24,8 @@ export class ProviderStore {
   private cache = new Map<string, ProviderRecord[]>();
   private lastTouch = new Map<string, number>();
   private listeners: Array<(accountId: string) => void> = [];
+  /** Providers every account sees besides its own: the managed route (src/accounts/managed.ts). */
+  private shared: ((accountId: string) => Promise<ProviderRecord[]>) | null = null;
 
   constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, private readonly box: SecretBox) {}
 
@@ -31,9 +33,16 @@ export class ProviderStore {
     this.listeners.push(fn);
   }
 
-  /** Called for local writes and for announcements from other processes. */
+  /** Sets where the shared providers come from; each account's list carries them after its own. */
+  setSharedSource(fn: (accountId: string) => Promise<ProviderRecord[]>): void {
+    this.shared = fn;
+    this.cache.clear();
+  }
+
+  /** Called for local writes and for announcements from other processes. A change of the managed route (MANAGED_OWNER) drops every account's copy. */
   invalidate(accountId: string): void {
-    this.cache.delete(accountId);
+    if (accountId === MANAGED_OWNER) this.cache.clear();
+    else this.cache.delete(accountId);
     for (const fn of this.listeners) fn(accountId);
   }
 
@@ -84,6 +93,7 @@ export class ProviderStore {
     const hit = this.cache.get(accountId);
     if (hit) return hit;
     const all = (await this.redis.hvals(K.providers(accountId))).map((s) => JSON.parse(s) as ProviderRecord);
+    if (this.shared && accountId !== MANAGED_OWNER) all.push(...(await this.shared(accountId)));
     all.sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1));
     this.cache.set(accountId, all);
     return all;

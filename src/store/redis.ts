@@ -1,11 +1,12 @@
 import Redis, { type RedisOptions } from "ioredis";
 import enqueueMessages from "./lua/enqueueMessages.lua" with { type: "text" };
 import markSending from "./lua/markSending-1.lua" with { type: "text" };
-import recordAttempt from "./lua/recordAttempt-4.lua" with { type: "text" };
+import recordAttempt from "./lua/recordAttempt-5.lua" with { type: "text" };
 import promoteDue from "./lua/promoteDue-2.lua" with { type: "text" };
-import cancelMessage from "./lua/cancelMessage-3.lua" with { type: "text" };
+import cancelMessage from "./lua/cancelMessage-4.lua" with { type: "text" };
 import requeue from "./lua/requeue-3.lua" with { type: "text" };
 import reserveCaps from "./lua/reserveCaps-4.lua" with { type: "text" };
+import reserveSharedCaps from "./lua/reserveSharedCaps-6.lua" with { type: "text" };
 import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
 import rateLimit from "./lua/rateLimit-1.lua" with { type: "text" };
 import endPause from "./lua/endPause-1.lua" with { type: "text" };
@@ -16,11 +17,12 @@ import finishIdempotency from "./lua/finishIdempotency-1.lua" with { type: "text
 const SCRIPTS: Record<string, [string, number | null]> = {
   enqueueMessages: [enqueueMessages, null],
   markSending: [markSending, 1],
-  recordAttempt: [recordAttempt, 4],
+  recordAttempt: [recordAttempt, 5],
   promoteDue: [promoteDue, 2],
-  cancelMessage: [cancelMessage, 3],
+  cancelMessage: [cancelMessage, 4],
   requeue: [requeue, 3],
   reserveCaps: [reserveCaps, 4],
+  reserveSharedCaps: [reserveSharedCaps, 6],
   recordFailure: [recordFailure, 2],
   rateLimit: [rateLimit, 1],
   endPause: [endPause, 1],
@@ -36,8 +38,9 @@ export interface SendmuxRedis extends Redis {
   markSending_v1(key: string, providerId: string, now: number, why: string): Promise<number>;
   recordAttempt_v1(...args: Array<string | number>): Promise<number>;
   promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<number>;
-  cancelMessage_v1(msg: string, scheduled: string, attempts: string, id: string, now: number, retentionMs: number): Promise<[number, string]>;
+  cancelMessage_v1(msg: string, scheduled: string, attempts: string, counters: string, id: string, now: number, retentionMs: number, hour: string, countersExpireAt: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
+  reserveSharedCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
   endPause_v1(health: string, now: number): Promise<number>;
   rateLimit_v1(key: string, limit: number, windowMs: number, now: string, member: string, cost: number): Promise<[number, number, number]>;

@@ -146,6 +146,11 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       "/providers/:id/activate",
       idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
+        if (p.is_shared) {
+          // The managed route: only this account's own switch; its circuit is the operator's.
+          await gw.managed.setAccountStatus(accountId, "active", null);
+          return ok(set, await view((await gw.providers.get(accountId, p.id))!));
+        }
         // Back into rotation: also clears a pause or an auth/config disable of the circuit.
         const h = await gw.circuit.get(p.id);
         await gw.circuit.reset(p.id);
@@ -159,6 +164,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       "/providers/:id/deactivate",
       idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
+        if (p.is_shared) {
+          await gw.managed.setAccountStatus(accountId, "inactive", "deactivated by this account through the API");
+          return ok(set, await view((await gw.providers.get(accountId, p.id))!));
+        }
         const rec = await gw.providers.update(accountId, p.id, { status: "inactive", status_reason: "deactivated through the API" }, null);
         return ok(set, await view(rec!));
       }),
@@ -168,6 +177,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       "/providers/:id/test",
       idempotentRoute(gw, async ({ request, set, params }) => {
         const { p, accountId } = await load(request, params.id);
+        if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be tested through this endpoint; its operator tests it", { param: "id" });
         if (!pool) throw new ApiError("service_unavailable", "connection testing is unavailable: no worker threads are running", { retryAfter: 5 });
         const testedAt = new Date(gw.clock.now()).toISOString();
         const secrets = gw.providers.secretsOf(p);

@@ -202,7 +202,7 @@ export function providerItem(p: ProviderRecord) {
       delete: editable,
       activate: p.status !== "active",
       deactivate: p.status === "active",
-      test: true,
+      test: editable,
     },
     smtp_host: p.smtp_host,
     smtp_port: p.smtp_port,
