@@ -1,3 +1,4 @@
+import { accountPaths, accountSchemas } from "./accounts.ts";
 import { apiKeyPaths, apiKeySchemas } from "./apikeys.ts";
 import type { PathItem, Schema } from "./common.ts";
 import { groupPaths, groupSchemas } from "./groups.ts";
@@ -46,12 +47,14 @@ export function buildDocument(version: string): OpenApiDocument {
       { name: "Providers", description: "Sending accounts (needs a full key)" },
       { name: "Groups", description: "EXT: isolated pools of providers (needs a full key)" },
       { name: "API keys", description: "EXT: keys and their scopes (needs a full key)" },
+      { name: "Accounts", description: "EXT: signup (when the operator opens it)" },
+      { name: "Operator", description: "EXT: the operator API under /admin/v1 (operator token): accounts, the managed route, limit requests" },
       { name: "Operations", description: "EXT: health, readiness, metrics" },
       { name: "Meta", description: "This document" },
     ],
-    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, operationPaths]),
+    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, accountPaths, operationPaths]),
     components: {
-      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas]),
+      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas, accountSchemas]),
       securitySchemes: { BearerAuth: { description: "Sendmux API key (smx_...)", scheme: "bearer", type: "http" } },
     },
   };
