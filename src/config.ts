@@ -45,6 +45,8 @@ export interface Config {
   managedDailyLimit: number;
   /** Sender address of the operator's notices (limit-request outcomes) sent through the managed route. */
   noticeFrom: string;
+  /** BENCHMARKING ONLY (SENDMUX_BENCH_NO_RATE_LIMIT): no per-key rate limit at all; bench/load compares with it. */
+  benchNoRateLimit: boolean;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +79,7 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_NOTICE_FROM", "noreply@<SENDMUX_HOSTNAME>", "sender address of the emails telling an account the outcome of its limit request (sent through the managed route: use an address SES has verified)"],
   ["SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK", "false", "true accepts webhook URLs http://127.0.0.1…, http://localhost… and http://[::1]… (for tests and local receivers); every other target must be https://"],
   ["SENDMUX_WEBHOOK_TIMEOUT_MS", "10000", "time one webhook request may take before it counts as a failed attempt (1000-60000)"],
+  ["SENDMUX_BENCH_NO_RATE_LIMIT", "false", "BENCHMARKING ONLY, never in production: true turns the per-key rate limit off (no Redis call, every request allowed) so `npm run bench:load` can measure what the limiter costs per request; the gateway warns at start when it is on"],
   ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
 ];
 
@@ -160,6 +163,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (whLoopback !== "true" && whLoopback !== "false") problems.push(`SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK: expected true or false, got "${env.SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK}"`);
   const webhookTimeoutMs = parseIntIn("SENDMUX_WEBHOOK_TIMEOUT_MS", env.SENDMUX_WEBHOOK_TIMEOUT_MS, 10_000, 1000, 60_000, problems);
 
+  const noRateLimit = (env.SENDMUX_BENCH_NO_RATE_LIMIT ?? "false").trim().toLowerCase();
+  if (noRateLimit !== "true" && noRateLimit !== "false") problems.push(`SENDMUX_BENCH_NO_RATE_LIMIT: expected true or false (a benchmarking switch), got "${env.SENDMUX_BENCH_NO_RATE_LIMIT}"`);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     httpAddr,
@@ -184,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openSignup: signup === "true",
     managedDailyLimit,
     noticeFrom,
+    benchNoRateLimit: noRateLimit === "true",
   };
 }
 

@@ -84,7 +84,8 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     router,
     // Production time for the limiter is Redis's own TIME (read inside the script); an injected
     // clock (tests) is passed through instead.
-    limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now()),
+    // SENDMUX_BENCH_NO_RATE_LIMIT (benchmarking only) turns it off: bench/load measures its cost.
+    limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now(), undefined, undefined, opts.cfg.benchNoRateLimit),
     idempotency: new IdempotencyStore(opts.redis),
     events: new EventBus(opts.redis, opts.clock),
     managed,

@@ -59,6 +59,7 @@ try {
   } else if (existsSync(keyFile)) {
     console.error(`sendmux: the bootstrap API key is in ${keyFile}`);
   }
+  if (cfg.benchNoRateLimit) console.error("sendmux: WARNING: SENDMUX_BENCH_NO_RATE_LIMIT=true, the per-key rate limit is OFF (a benchmarking switch; never use it in production)");
   console.error(`sendmux: HTTP API on http://${cfg.httpAddr.host}:${running.httpPort}, SMTP relay on ${cfg.smtpAddr.host}:${running.smtpPort} (STARTTLS) and ${cfg.smtpsAddr.host}:${running.smtpsPort} (TLS)`);
   let stopping = false;
   const shutdown = async (sig: string) => {
