@@ -13,11 +13,14 @@ import { RedisServer } from "./redis/managed.ts";
 import { startRelay } from "./smtp/relay.ts";
 import { connectRedis } from "./store/redis.ts";
 import { loadTls } from "./tls.ts";
+import { WebhookWorker } from "./webhooks/worker.ts";
 
 export interface RunningGateway {
   gw: Gateway;
   pool: ShardPool;
   dispatcher: Dispatcher;
+  /** Webhook delivery: reads the events streams, POSTs to the endpoints, runs the retries. */
+  webhooks: WebhookWorker;
   bootstrap: BootstrapResult;
   httpPort: number;
   smtpPort: number;
@@ -98,6 +101,11 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
     const dispatcher = new Dispatcher(gw, reader, pool, { consumer: cfg.nodeId });
     await dispatcher.start();
     cleanups.push(() => dispatcher.stop());
+    const webhookReader = connectRedis(target, { enableAutoPipelining: false, maxRetriesPerRequest: null });
+    webhookReader.on("error", () => {});
+    const webhooks = new WebhookWorker(gw, webhookReader, { consumer: cfg.nodeId });
+    await webhooks.start();
+    cleanups.push(() => webhooks.stop());
 
     const app = createApp(gw, pool);
     const http = Bun.serve({
@@ -131,7 +139,7 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
       { component: "main", http: `${cfg.httpAddr.host}:${http.port}`, smtp: `${cfg.smtpAddr.host}:${smtp.port}`, smtps: `${cfg.smtpsAddr.host}:${smtps.port}` },
       "sendmux is ready",
     );
-    return { gw, pool, dispatcher, bootstrap: boot, httpPort: http.port!, smtpPort: smtp.port, smtpsPort: smtps.port, managedRedis, stop };
+    return { gw, pool, dispatcher, webhooks, bootstrap: boot, httpPort: http.port!, smtpPort: smtp.port, smtpsPort: smtps.port, managedRedis, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -6,6 +6,7 @@ import { messagePaths, messageSchemas } from "./messages.ts";
 import { operationPaths } from "./operations.ts";
 import { providerPaths, providerSchemas } from "./providers.ts";
 import { sendingPaths, sendingSchemas } from "./sending.ts";
+import { webhookPaths, webhookSchemas } from "./webhooks.ts";
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
@@ -46,15 +47,20 @@ export function buildDocument(version: string): OpenApiDocument {
       { name: "Attachments", description: "Uploading attachments once, to name them by attachment_id in sends" },
       { name: "Providers", description: "Sending accounts (needs a full key)" },
       { name: "Groups", description: "EXT: isolated pools of providers (needs a full key)" },
+      {
+        name: "Webhooks",
+        description:
+          "Event subscriptions (needs a full key). Each request is signed: `X-Sendmux-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the secret>`, plus the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature. Failed deliveries are retried 1 min, 5 min, 30 min, 1 h, 2 h, 6 h and 12 h after the attempt before (8 attempts), then the webhook is marked failing.",
+      },
       { name: "API keys", description: "EXT: keys and their scopes (needs a full key)" },
       { name: "Accounts", description: "EXT: signup (when the operator opens it)" },
       { name: "Operator", description: "EXT: the operator API under /admin/v1 (operator token): accounts, the managed route, limit requests" },
       { name: "Operations", description: "EXT: health, readiness, metrics" },
       { name: "Meta", description: "This document" },
     ],
-    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, accountPaths, operationPaths]),
+    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, webhookPaths, accountPaths, operationPaths]),
     components: {
-      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas, accountSchemas]),
+      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas, webhookSchemas, accountSchemas]),
       securitySchemes: { BearerAuth: { description: "Sendmux API key (smx_...)", scheme: "bearer", type: "http" } },
     },
   };
