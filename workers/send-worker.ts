@@ -11,6 +11,7 @@ import type { ProviderAdapter, ProviderSnapshot } from "../src/providers/types.t
 import type { DetectedQuotas } from "../src/types.ts";
 import type { SendJob, SendJobResult, WorkerInit, WorkerTask } from "../src/dispatch/protocol.ts";
 import { MessageStore } from "../src/store/messages.ts";
+import { LogCounters } from "../src/store/logs.ts";
 import { OutboxStore } from "../src/store/outbox.ts";
 import { connectRedis } from "../src/store/redis.ts";
 import { systemClock } from "../src/clock.ts";
@@ -18,7 +19,7 @@ import { systemClock } from "../src/clock.ts";
 const init = workerData as WorkerInit;
 const redis = connectRedis(init.redis, { enableAutoPipelining: true });
 redis.on("error", () => {});
-const messages = new MessageStore(redis, systemClock);
+const messages = new MessageStore(redis, systemClock, new LogCounters(redis, systemClock));
 const outbox = new OutboxStore(redis);
 const adapters = new Map<string, { version: number; adapter: ProviderAdapter }>();
 // amazon_ses adapters read GetAccount at most hourly while they send; the reading is stored on the
@@ -55,7 +56,7 @@ async function sendOne(job: SendJob): Promise<SendJobResult> {
     });
     const durationMs = Math.round(performance.now() - t0);
     return r.ok
-      ? { messageId: job.messageId, ok: true, response: r.response, durationMs }
+      ? { messageId: job.messageId, ok: true, response: r.response, durationMs, ...(r.rejected?.length ? { rejected: r.rejected } : {}) }
       : { messageId: job.messageId, ok: false, cls: r.class, response: r.response, durationMs };
   } catch (e) {
     // A failure of ours (building the message, Redis), not the provider's: retried, never counted.

@@ -4,6 +4,7 @@ import { newId } from "../ids.ts";
 import { ApiError } from "./errors.ts";
 import { errorResponse, json } from "./http.ts";
 import { emailRoutes } from "./emails/index.ts";
+import { logRoutes } from "./logs/index.ts";
 import { uploadRoutes } from "./emails/uploads.ts";
 import { openApiRoutes } from "./openapi/index.ts";
 import { providerRoutes } from "./providers/index.ts";
@@ -57,7 +58,7 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
     .use(healthRoutes(gw))
     .use(openApiRoutes())
     .use(adminRoutes(gw, pool))
-    .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(emailRoutes(gw)).use(signupRoutes(gw)).use(limitRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)).use(webhookRoutes(gw)));
+    .group("/api/v1", (app) => app.use(uploadRoutes(gw)).use(logRoutes(gw)).use(emailRoutes(gw)).use(signupRoutes(gw)).use(limitRoutes(gw)).use(providerRoutes(gw, pool)).use(apiKeyRoutes(gw)).use(groupRoutes(gw)).use(webhookRoutes(gw)));
   return app;
 }
 

@@ -1,6 +1,7 @@
 import type { Gateway } from "../gateway.ts";
 import { CIRCUIT_THRESHOLD } from "../routing/circuit.ts";
 import { isPermanent } from "../routing/classify.ts";
+import { logStatusOf } from "../logs/status.ts";
 import { DISPATCH_GROUP, K } from "../store/keys.ts";
 import type { SendmuxRedis } from "../store/redis.ts";
 import type { Attempt, FailureClass, MessageMeta, MessageStatus, ProviderRecord } from "../types.ts";
@@ -236,6 +237,7 @@ export class Dispatcher {
       response: result.response,
       duration_ms: result.durationMs,
     };
+    if (result.ok && result.rejected?.length) attempt.rejected = result.rejected;
     let status: MessageStatus;
     let nextAt: number | null = null;
     if (result.ok) status = "sent";
@@ -247,9 +249,11 @@ export class Dispatcher {
         nextAt = at + RETRY_SCHEDULE_MS[attemptsBefore]!;
       } else status = "failed";
     }
+    const slot = gw.logCounters.slot(accountId, meta.created_at);
     await gw.redis.recordAttempt_v1(
-      msgKey, K.attempts(accountId, id), stream, K.scheduled(accountId),
+      msgKey, K.attempts(accountId, id), stream, K.scheduled(accountId), slot.key,
       entryId, DISPATCH_GROUP, status, JSON.stringify(attempt), nextAt === null ? "" : String(nextAt), id, at, provider.id, result.ok ? "0" : "1", gw.messages.retentionMs,
+      slot.hour, logStatusOf(status, attempt.outcome), slot.expireAt,
     );
     const evData = { message_id: id, message_id_header: meta.message_id_header, provider_id: provider.id, recipients: meta.envelope.to, sender: meta.envelope.from, response: result.response };
     if (status === "sent") void gw.events.emit(accountId, "message.sent", evData).catch(() => {});

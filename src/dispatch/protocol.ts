@@ -16,6 +16,8 @@ export interface SendJobResult {
   cls?: FailureClass | "missing";
   response: string;
   durationMs: number;
+  /** Recipients the provider refused while it accepted the message for the others. */
+  rejected?: string[];
   /** The failure was the gateway's own (building the message, Redis, a worker): never counted against the provider. */
   gatewayFault?: boolean;
 }

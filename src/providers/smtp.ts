@@ -98,7 +98,7 @@ export class SmtpAdapter implements ProviderAdapter {
         return { ok: false, class: "permanent_recipient", response: String(info.response ?? "all recipients rejected") };
       }
       const note = rejected.length ? ` (rejected: ${rejected.join(", ")})` : "";
-      return { ok: true, response: String(info.response ?? "250 OK") + note, providerMessageId: info.messageId };
+      return { ok: true, response: String(info.response ?? "250 OK") + note, providerMessageId: info.messageId, rejected };
     } catch (err) {
       return failure(err, this.snap);
     }

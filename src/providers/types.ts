@@ -20,7 +20,8 @@ export interface OutgoingMessage {
 }
 
 export type SendOutcome =
-  | { ok: true; response: string; providerMessageId?: string }
+  /** `rejected`: recipients the provider refused while it accepted the others. */
+  | { ok: true; response: string; providerMessageId?: string; rejected?: string[] }
   | { ok: false; class: FailureClass; response: string; code?: string };
 
 export interface TestOutcome {

@@ -9,6 +9,7 @@ export interface RelayedMessage {
   /** Header summaries for listings (raw header values, unfolded). */
   from: string;
   to: string[];
+  cc: string[];
   subject: string;
 }
 
@@ -41,6 +42,7 @@ export function prepareRelayed(submitted: Buffer, opts: { id: string; hostname: 
     messageIdHeader: messageId.replace(/^<|>$/g, ""),
     from: headerValue(block, "from") ?? "",
     to: mailboxes(headerValue(block, "to")),
+    cc: mailboxes(headerValue(block, "cc")),
     subject: headerValue(block, "subject") ?? "",
   };
 }

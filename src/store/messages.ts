@@ -3,6 +3,7 @@ import type { Clock } from "../clock.ts";
 import type { Waiting } from "../routing/router.ts";
 import type { Attempt, MessageBody, MessageMeta, MessageStatus } from "../types.ts";
 import { K } from "./keys.ts";
+import type { LogCounters } from "./logs.ts";
 import type { SendmuxRedis } from "./redis.ts";
 
 /**
@@ -34,6 +35,22 @@ export interface MessageView {
   waiting: Waiting | null;
 }
 
+const VIEW_FIELDS = ["meta", "status", "provider_id", "next_attempt_at", "updated_at", "why", "waiting"] as const;
+
+function toView(h: Array<string | null>, att: string[]): MessageView | null {
+  if (!h[0]) return null;
+  return {
+    meta: JSON.parse(h[0]) as MessageMeta,
+    status: h[1] as MessageStatus,
+    provider_id: h[2] ?? null,
+    next_attempt_at: h[3] ? Number(h[3]) : null,
+    updated_at: Number(h[4] ?? 0),
+    attempts: att.map((s) => JSON.parse(s) as Attempt),
+    why: h[5] ?? null,
+    waiting: h[6] ? (JSON.parse(h[6]) as Waiting) : null,
+  };
+}
+
 export class DuplicateMessageId extends Error {}
 
 /** The Idempotency-Key's claim expired or was taken over before the messages were stored. */
@@ -52,7 +69,7 @@ export class MessageStore {
   /** How long a settled message's record is kept (its body is dropped when it settles). */
   readonly retentionMs: number;
 
-  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, retentionDays = 30) {
+  constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock, private readonly counters: LogCounters, retentionDays = 30) {
     this.retentionMs = retentionDays * 86_400_000;
   }
 
@@ -67,9 +84,13 @@ export class MessageStore {
    */
   async enqueue(accountId: string, msgs: NewMessage[], idem?: IdempotencyCompletion): Promise<void> {
     if (msgs.length === 0) return;
-    const keys = [K.ready(accountId), K.msgIndex(accountId), ...msgs.map((m) => K.msg(accountId, m.meta.id))];
+    // One call holds messages accepted together (submit gives them one created_at): they are
+    // indexed at that time and counted as pending delivery logs of its hour.
+    const createdAt = msgs[0]!.meta.created_at;
+    const slot = this.counters.slot(accountId, createdAt);
+    const keys = [K.ready(accountId), K.msgIndex(accountId), slot.key, ...msgs.map((m) => K.msg(accountId, m.meta.id))];
     if (idem) keys.push(idem.key);
-    const args: Array<string | Buffer | number> = [this.clock.now(), msgs.length, idem?.fp ?? "", idem?.status ?? "", idem?.body ?? "", idem?.ttlMs ?? 0];
+    const args: Array<string | Buffer | number> = [Date.parse(createdAt), msgs.length, idem?.fp ?? "", idem?.status ?? "", idem?.body ?? "", idem?.ttlMs ?? 0, slot.hour, slot.expireAt];
     for (const m of msgs) args.push(m.meta.id, JSON.stringify(m.meta), encodeBody(m.body));
     const n = await this.redis.enqueueMessages_v1(keys.length, ...keys, ...args);
     if (n === -1) throw new DuplicateMessageId("message id collision");
@@ -77,21 +98,24 @@ export class MessageStore {
   }
 
   async get(accountId: string, id: string): Promise<MessageView | null> {
-    const [h, att] = await Promise.all([
-      this.redis.hmget(K.msg(accountId, id), "meta", "status", "provider_id", "next_attempt_at", "updated_at", "why", "waiting"),
-      this.redis.lrange(K.attempts(accountId, id), 0, -1),
-    ]);
-    if (!h[0]) return null;
-    return {
-      meta: JSON.parse(h[0]) as MessageMeta,
-      status: h[1] as MessageStatus,
-      provider_id: h[2] ?? null,
-      next_attempt_at: h[3] ? Number(h[3]) : null,
-      updated_at: Number(h[4] ?? 0),
-      attempts: att.map((s) => JSON.parse(s) as Attempt),
-      why: h[5] ?? null,
-      waiting: h[6] ? (JSON.parse(h[6]) as Waiting) : null,
-    };
+    return (await this.getMany(accountId, [id]))[0]!;
+  }
+
+  /** Several messages in one pipelined round trip; null where a message does not exist (any more). */
+  async getMany(accountId: string, ids: string[]): Promise<Array<MessageView | null>> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) {
+      pipe.hmget(K.msg(accountId, id), ...VIEW_FIELDS);
+      pipe.lrange(K.attempts(accountId, id), 0, -1);
+    }
+    const res = (await pipe.exec()) ?? [];
+    return ids.map((_, i) => {
+      const [e1, h] = res[2 * i]!;
+      const [e2, att] = res[2 * i + 1]!;
+      if (e1 || e2) throw e1 ?? e2;
+      return toView(h as Array<string | null>, att as string[]);
+    });
   }
 
   /** What a worker needs to send: the fixed metadata and the body. */
@@ -102,7 +126,10 @@ export class MessageStore {
   }
 
   async cancel(accountId: string, id: string): Promise<{ result: "canceled" | "not_cancelable" | "not_found"; status: string }> {
-    const [code, status] = await this.redis.cancelMessage_v1(K.msg(accountId, id), K.scheduled(accountId), K.attempts(accountId, id), id, this.clock.now(), this.retentionMs);
+    const metaRaw = await this.redis.hget(K.msg(accountId, id), "meta");
+    if (!metaRaw) return { result: "not_found", status: "" };
+    const slot = this.counters.slot(accountId, (JSON.parse(metaRaw) as MessageMeta).created_at);
+    const [code, status] = await this.redis.cancelMessage_v1(K.msg(accountId, id), K.scheduled(accountId), K.attempts(accountId, id), slot.key, id, this.clock.now(), this.retentionMs, slot.hour, slot.expireAt);
     if (code === 1) return { result: "canceled", status };
     if (code === 0) return { result: "not_cancelable", status };
     return { result: "not_found", status: "" };

@@ -38,6 +38,7 @@ export function toSubmission(gw: Gateway, v: ValidatedSend): Submission {
     envelope: { from: v.returnPath ?? v.from.address, to: rcpts },
     from: display(v.from),
     to: v.to.map(display),
+    cc: v.cc.map(display),
     subject: v.subject,
     message_id_header: messageIdHeader,
     size_bytes: estimateSize(v),

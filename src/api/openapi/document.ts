@@ -2,6 +2,7 @@ import { accountPaths, accountSchemas } from "./accounts.ts";
 import { apiKeyPaths, apiKeySchemas } from "./apikeys.ts";
 import type { PathItem, Schema } from "./common.ts";
 import { groupPaths, groupSchemas } from "./groups.ts";
+import { logPaths, logSchemas } from "./logs.ts";
 import { messagePaths, messageSchemas } from "./messages.ts";
 import { operationPaths } from "./operations.ts";
 import { providerPaths, providerSchemas } from "./providers.ts";
@@ -58,9 +59,9 @@ export function buildDocument(version: string): OpenApiDocument {
       { name: "Operations", description: "EXT: health, readiness, metrics" },
       { name: "Meta", description: "This document" },
     ],
-    paths: merge("path", [sendingPaths, messagePaths, providerPaths, groupPaths, apiKeyPaths, webhookPaths, accountPaths, operationPaths]),
+    paths: merge("path", [sendingPaths, messagePaths, logPaths, providerPaths, groupPaths, apiKeyPaths, webhookPaths, accountPaths, operationPaths]),
     components: {
-      schemas: merge("schema", [sendingSchemas, messageSchemas, providerSchemas, groupSchemas, apiKeySchemas, webhookSchemas, accountSchemas]),
+      schemas: merge("schema", [sendingSchemas, messageSchemas, logSchemas, providerSchemas, groupSchemas, apiKeySchemas, webhookSchemas, accountSchemas]),
       securitySchemes: { BearerAuth: { description: "Sendmux API key (smx_...)", scheme: "bearer", type: "http" } },
     },
   };

@@ -1,10 +1,12 @@
 --[[
-  Records the outcome of one provider attempt and settles the queue entry, atomically.
+  Records the outcome of one provider attempt and settles the queue entry, atomically; the
+  delivery-log counters (src/store/logs.ts) move in the same step.
 
   KEYS[1]  message hash
   KEYS[2]  attempts list
   KEYS[3]  ready stream (the entry is acknowledged and deleted)
   KEYS[4]  scheduled zset (a retry is scheduled there when ARGV[5] is set)
+  KEYS[5]  delivery-log counters of the day the message was accepted (hash)
 
   ARGV[1]  stream entry id
   ARGV[2]  consumer group
@@ -17,6 +19,13 @@
   ARGV[9]  "1" when the attempt failed (the provider is remembered so a retry avoids it)
   ARGV[10] how long a settled message is kept (ms): when the status is final the body is
            dropped and the record and its attempts expire after this
+  ARGV[11] hour (UTC, "00".."23") the message was accepted in
+  ARGV[12] delivery-log status after this attempt: pending | sent | failed | rejected
+  ARGV[13] when the counters hash expires (ms since the epoch)
+
+  The message is counted once, under its delivery-log status and provider (`log_status`,
+  `log_provider` in its hash; absent means pending and no provider, as enqueueMessages counted
+  it). When either changes, the old counts go down and the new ones up.
 
   Returns 1.
 ]]
@@ -24,12 +33,37 @@ local entry = ARGV[1]
 local group = ARGV[2]
 local status = ARGV[3]
 local nextAt = ARGV[5]
+local provider = ARGV[8]
+local hour = ARGV[11]
+local logStatus = ARGV[12]
+
+local function count(st, prov, by)
+  if prov == "" then
+    redis.call("HINCRBY", KEYS[5], hour .. ":" .. st, by)
+  else
+    redis.call("HINCRBY", KEYS[5], "p:" .. prov .. ":" .. hour .. ":" .. st, by)
+  end
+end
+
 redis.call("RPUSH", KEYS[2], ARGV[4])
 if redis.call("EXISTS", KEYS[1]) == 1 then
-  redis.call("HSET", KEYS[1], "status", status, "updated_at", ARGV[7], "provider_id", ARGV[8])
+  local was = redis.call("HMGET", KEYS[1], "log_status", "log_provider")
+  local oldStatus = was[1] or "pending"
+  local oldProvider = was[2] or ""
+  if oldStatus ~= logStatus then
+    count(oldStatus, "", -1)
+    count(logStatus, "", 1)
+  end
+  if oldStatus ~= logStatus or oldProvider ~= provider then
+    if oldProvider ~= "" then count(oldStatus, oldProvider, -1) end
+    count(logStatus, provider, 1)
+    redis.call("PEXPIREAT", KEYS[5], ARGV[13])
+  end
+  redis.call("HSET", KEYS[1], "status", status, "updated_at", ARGV[7], "provider_id", provider,
+    "log_status", logStatus, "log_provider", provider)
   redis.call("HDEL", KEYS[1], "waiting")
   if ARGV[9] == "1" then
-    redis.call("HSET", KEYS[1], "last_failed_provider", ARGV[8])
+    redis.call("HSET", KEYS[1], "last_failed_provider", provider)
   end
   if status == "sent" or status == "failed" or status == "rejected" then
     redis.call("HDEL", KEYS[1], "body")
