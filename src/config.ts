@@ -73,7 +73,7 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_REDIS_FSYNC", "always", "managed Redis appendfsync policy: always (no acknowledged message lost even on power loss) or everysec"],
   ["SENDMUX_NODE_ID", "(hostname)", "this gateway's consumer name in the dispatch group"],
   ["SENDMUX_RETENTION_DAYS", "30", "days a settled message's record (status, attempts) is kept; bodies are dropped when a message settles (1-3650)"],
-  ["SENDMUX_COUNTERS_RETENTION_DAYS", "400", "days the per-day delivery counters behind /emails/metrics and /providers/usage are kept (60-3650); about 3 KB per account per day"],
+  ["SENDMUX_COUNTERS_RETENTION_DAYS", "400", "days the per-day delivery counters behind /emails/metrics and /providers/usage are kept (60-3650); a few hundred bytes to a few KB per account per day"],
   ["SENDMUX_OPEN_SIGNUP", "false", "true lets anyone create an account with POST /api/v1/signup (each gets the managed route at once); false answers 403"],
   ["SENDMUX_MANAGED_DAILY_LIMIT", "50", "sends per account per UTC day through the managed route when PUT /admin/v1/managed-route gave no default_daily_limit (1-10000000)"],
   ["SENDMUX_NOTICE_FROM", "noreply@<SENDMUX_HOSTNAME>", "sender address of the emails telling an account the outcome of its limit request (sent through the managed route: use an address SES has verified)"],
