@@ -70,7 +70,8 @@ export class WebhookDeliverer {
     else if (n >= WEBHOOK_MAX_ATTEMPTS) result = "failed";
     else {
       result = "retrying";
-      nextAt = gw.clock.now() + WEBHOOK_RETRY_DELAYS_MS[n - 1]!;
+      // Counted from the start of this attempt, so a slow endpoint does not stretch the schedule.
+      nextAt = startedAt + WEBHOOK_RETRY_DELAYS_MS[n - 1]!;
     }
     const rec2: DeliveryRecord = {
       id,
