@@ -31,6 +31,8 @@ export interface Config {
   redisFsync: "always" | "everysec";
   /** Consumer name in the dispatch consumer group; stable across restarts of the same node. */
   nodeId: string;
+  /** Messages a capture outbox keeps per provider. */
+  captureMaxItems: number;
   /** Days a settled message's record is kept. */
   retentionDays: number;
   /** Webhook targets may be http:// to a loopback host (for tests); otherwise https:// only. */
@@ -72,6 +74,7 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_HOSTNAME", "(system hostname)", "name used in the SMTP greeting and generated Message-IDs"],
   ["SENDMUX_REDIS_FSYNC", "always", "managed Redis appendfsync policy: always (no acknowledged message lost even on power loss) or everysec"],
   ["SENDMUX_NODE_ID", "(hostname)", "this gateway's consumer name in the dispatch group"],
+  ["SENDMUX_CAPTURE_MAX_ITEMS", "10000", "messages a capture provider's outbox keeps (the oldest go first; each is kept 7 days at most) (100-10000000)"],
   ["SENDMUX_RETENTION_DAYS", "30", "days a settled message's record (status, attempts) is kept; bodies are dropped when a message settles (1-3650)"],
   ["SENDMUX_COUNTERS_RETENTION_DAYS", "400", "days the per-day delivery counters behind /emails/metrics and /providers/usage are kept (60-3650); a few hundred bytes to a few KB per account per day"],
   ["SENDMUX_OPEN_SIGNUP", "false", "true lets anyone create an account with POST /api/v1/signup (each gets the managed route at once); false answers 403"],
@@ -144,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cores = availableParallelism();
   const workers = parseIntIn("SENDMUX_WORKERS", env.SENDMUX_WORKERS, Math.min(2, Math.max(1, cores)), 1, 64, problems);
   const smtpIdleTimeoutMs = parseIntIn("SENDMUX_SMTP_IDLE_TIMEOUT_MS", env.SENDMUX_SMTP_IDLE_TIMEOUT_MS, 60_000, 1000, 3_600_000, problems);
+  const captureMaxItems = parseIntIn("SENDMUX_CAPTURE_MAX_ITEMS", env.SENDMUX_CAPTURE_MAX_ITEMS, 10_000, 100, 10_000_000, problems);
   const retentionDays = parseIntIn("SENDMUX_RETENTION_DAYS", env.SENDMUX_RETENTION_DAYS, 30, 1, 3650, problems);
   const countersRetentionDays = parseIntIn("SENDMUX_COUNTERS_RETENTION_DAYS", env.SENDMUX_COUNTERS_RETENTION_DAYS, 400, 60, 3650, problems);
   const fsync = (env.SENDMUX_REDIS_FSYNC ?? "always").trim();
@@ -184,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisFsync: fsync as "always" | "everysec",
     nodeId,
     retentionDays,
+    captureMaxItems,
     webhookAllowHttpLoopback: whLoopback === "true",
     webhookTimeoutMs,
     countersRetentionDays,

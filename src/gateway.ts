@@ -76,7 +76,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     providers,
     messages: new MessageStore(opts.redis, opts.clock, logCounters, opts.cfg.retentionDays),
     logCounters,
-    outbox: new OutboxStore(opts.redis),
+    outbox: new OutboxStore(opts.redis, opts.cfg.captureMaxItems),
     metrics: opts.metrics ?? new Metrics(),
     groups,
     caps,

@@ -94,7 +94,7 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
       log.info({ component: "bootstrap", key_file: boot.keyFile, capture_provider_id: boot.captureProviderId }, `first start: created an account, a full API key in ${boot.keyFile} and a capture provider`);
     }
 
-    const pool = new ShardPool(opts.workerFile ?? DEFAULT_WORKER_FILE, cfg.workers, { redis: target }, (err) => log.error({ component: "workers", err }, "worker thread failed; piscina starts a new one"));
+    const pool = new ShardPool(opts.workerFile ?? DEFAULT_WORKER_FILE, cfg.workers, { redis: target, captureMaxItems: cfg.captureMaxItems }, (err) => log.error({ component: "workers", err }, "worker thread failed; piscina starts a new one"));
     cleanups.push(() => pool.destroy());
     const reader = connectRedis(target, { enableAutoPipelining: false, maxRetriesPerRequest: null });
     reader.on("error", () => {});

@@ -20,7 +20,7 @@ const init = workerData as WorkerInit;
 const redis = connectRedis(init.redis, { enableAutoPipelining: true });
 redis.on("error", () => {});
 const messages = new MessageStore(redis, systemClock, new LogCounters(redis, systemClock));
-const outbox = new OutboxStore(redis);
+const outbox = new OutboxStore(redis, init.captureMaxItems);
 const adapters = new Map<string, { version: number; adapter: ProviderAdapter }>();
 // amazon_ses adapters read GetAccount at most hourly while they send; the reading is stored on the
 // provider record (without a version bump), where the caps pick it up.

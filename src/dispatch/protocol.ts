@@ -32,4 +32,6 @@ export type WorkerTask =
 
 export interface WorkerInit {
   redis: string | { path: string } | { host: string; port: number };
+  /** Capture outboxes keep at most this many messages per provider. */
+  captureMaxItems: number;
 }

@@ -17,14 +17,15 @@ export interface OutboxItem {
  * replaces its earlier copy.
  */
 export const OUTBOX_KEEP_MS = 7 * 86_400_000;
+/** The default for SENDMUX_CAPTURE_MAX_ITEMS. */
 export const OUTBOX_MAX_ITEMS = 10_000;
 
 export class OutboxStore {
-  constructor(private readonly redis: SendmuxRedis) {}
+  constructor(private readonly redis: SendmuxRedis, private readonly maxItems: number = OUTBOX_MAX_ITEMS) {}
 
   /**
    * Stores one captured message. The outbox is for development and tests, so it is bounded: an
-   * item is kept OUTBOX_KEEP_MS (7 days) and at most OUTBOX_MAX_ITEMS per provider (the oldest
+   * item is kept OUTBOX_KEEP_MS (7 days) and at most `maxItems` (SENDMUX_CAPTURE_MAX_ITEMS) per provider (the oldest
    * go first).
    */
   async put(accountId: string, providerId: string, item: OutboxItem, raw: Uint8Array, atMs: number): Promise<void> {
@@ -39,8 +40,8 @@ export class OutboxStore {
       .zcard(setKey)
       .exec();
     const count = Number(res?.[4]?.[1] ?? 0);
-    if (count > OUTBOX_MAX_ITEMS) {
-      const over = await this.redis.zrange(setKey, 0, count - OUTBOX_MAX_ITEMS - 1);
+    if (count > this.maxItems) {
+      const over = await this.redis.zrange(setKey, 0, count - this.maxItems - 1);
       if (over.length) {
         const m = this.redis.multi().zrem(setKey, ...over);
         for (const id of over) m.del(K.outboxItem(accountId, providerId, id));

@@ -52,7 +52,8 @@ let providerId = "";
 let token = "";
 
 beforeAll(async () => {
-  g = await startTestGateway({ clock });
+  // The outbox is where this test counts: let it keep every message of the run.
+  g = await startTestGateway({ clock, env: { SENDMUX_CAPTURE_MAX_ITEMS: String(N + 1000) } });
   providerId = await createProvider(g, { name: "capped capture", type: "capture", quotas: QUOTAS });
   token = await scopedKey(g, [providerId]);
 });
