@@ -10,6 +10,10 @@ import type { SendJobResult } from "./protocol.ts";
 
 /** Transient failures are retried this long after each failed attempt; then the message fails. */
 export const RETRY_SCHEDULE_MS = [5 * 60_000, 2 * 3600_000, 12 * 3600_000];
+/** Scheduled messages moved back to the ready queue per Redis call. */
+const PROMOTE_BATCH = 1000;
+/** How long a new message gives way to promoted ones this process has not routed yet. */
+const PROMOTED_NOTE_MS = 5000;
 
 export interface DispatcherOptions {
   /** Consumer name in the group; the same after a restart, so the node finds its own pending work. */
@@ -36,6 +40,11 @@ export class Dispatcher {
   private knownStreams = new Set<string>();
   /** Entries being handled now, as "stream entryId". */
   private readonly active = new Set<string>();
+  /**
+   * Messages of each account moved back to the ready queue and not routed yet, with when this
+   * note lapses (real time: another gateway process may route them, and we would never hear).
+   */
+  private readonly promoted = new Map<string, Map<string, number>>();
   /** Entries whose handling failed (Redis gone), with how many times, tried again with backoff. */
   private readonly retries = new Map<string, number>();
   private readonly timeouts = new Set<ReturnType<typeof setTimeout>>();
@@ -200,10 +209,28 @@ export class Dispatcher {
   private async process(accountId: string, stream: string, entryId: string, id: string): Promise<void> {
     const gw = this.gw;
     const msgKey = K.msg(accountId, id);
-    const [metaRaw, lastFailed] = await gw.redis.hmget(msgKey, "meta", "last_failed_provider");
+    const [metaRaw, lastFailed, nextAttemptAt] = await gw.redis.hmget(msgKey, "meta", "last_failed_provider", "next_attempt_at");
     if (!metaRaw) {
       await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
       return;
+    }
+    // Waiting messages keep their place: a message routed for the first time goes behind older
+    // ones that are due (moved back to the ready queue, but not routed yet), so it never takes
+    // the slot of a cap window they were waiting for.
+    const wasPromoted = this.forgetPromoted(accountId, id);
+    if (!wasPromoted && !lastFailed && !nextAttemptAt) {
+      // One check at a time per account, so that of several new messages in flight together the
+      // first one to find due messages puts all the others behind them too.
+      const gaveWay = await this.serialised(accountId, async () => {
+        if (this.promotedPending(accountId)) {
+          await gw.redis.multi().xadd(stream, "*", "id", id).xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
+          return true;
+        }
+        const moved = await gw.redis.yieldToDue_v1(K.scheduled(accountId), stream, msgKey, gw.clock.now(), PROMOTE_BATCH, entryId, DISPATCH_GROUP, id);
+        this.notePromoted(accountId, moved);
+        return moved.length > 0;
+      });
+      if (gaveWay) return;
     }
     const meta = JSON.parse(metaRaw) as MessageMeta;
     const decision = await gw.router.route(accountId, meta.scope, { avoid: lastFailed });
@@ -293,7 +320,13 @@ export class Dispatcher {
     const now = this.gw.clock.now();
     for (const stream of this.knownStreams) {
       const acct = /\{a:([^}]+)\}/.exec(stream)![1]!;
-      moved += await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, 1000);
+      // Drain everything due (in batches), not 1,000 a second: a backlog may use a cap above that.
+      for (let i = 0; i < 100; i++) {
+        const ids = await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, PROMOTE_BATCH);
+        this.notePromoted(acct, ids);
+        moved += ids.length;
+        if (ids.length < PROMOTE_BATCH) break;
+      }
     }
     return moved;
   }
@@ -310,6 +343,40 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier call for the same account has finished. */
+  private serialised<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(accountId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => {});
+    this.locks.set(accountId, settled);
+    void settled.then(() => {
+      if (this.locks.get(accountId) === settled) this.locks.delete(accountId);
+    });
+    return next;
+  }
+
+  private notePromoted(accountId: string, ids: string[]): void {
+    if (!ids.length) return;
+    let m = this.promoted.get(accountId);
+    if (!m) this.promoted.set(accountId, (m = new Map()));
+    const lapse = Date.now() + PROMOTED_NOTE_MS;
+    for (const id of ids) m.set(id, lapse);
+  }
+
+  private forgetPromoted(accountId: string, id: string): boolean {
+    return this.promoted.get(accountId)?.delete(id) ?? false;
+  }
+
+  private promotedPending(accountId: string): boolean {
+    const m = this.promoted.get(accountId);
+    if (!m) return false;
+    const now = Date.now();
+    for (const [id, lapse] of m) if (lapse <= now) m.delete(id);
+    return m.size > 0;
   }
 
   /** Drops message-index entries past the retention time (the records themselves expire in Redis). */

@@ -10,6 +10,7 @@ import reserveSharedCaps from "./lua/reserveSharedCaps-6.lua" with { type: "text
 import recordFailure from "./lua/recordFailure-2.lua" with { type: "text" };
 import rateLimit from "./lua/rateLimit-1.lua" with { type: "text" };
 import endPause from "./lua/endPause-1.lua" with { type: "text" };
+import yieldToDue from "./lua/yieldToDue-3.lua" with { type: "text" };
 import claimIdempotency from "./lua/claimIdempotency-1.lua" with { type: "text" };
 import finishIdempotency from "./lua/finishIdempotency-1.lua" with { type: "text" };
 
@@ -26,6 +27,7 @@ const SCRIPTS: Record<string, [string, number | null]> = {
   recordFailure: [recordFailure, 2],
   rateLimit: [rateLimit, 1],
   endPause: [endPause, 1],
+  yieldToDue: [yieldToDue, 3],
   claimIdempotency: [claimIdempotency, 1],
   finishIdempotency: [finishIdempotency, 1],
 };
@@ -37,12 +39,13 @@ export interface SendmuxRedis extends Redis {
   enqueueMessages_v1(numKeys: number, ...args: Array<string | Buffer | number>): Promise<number>;
   markSending_v1(key: string, providerId: string, now: number, why: string): Promise<number>;
   recordAttempt_v1(...args: Array<string | number>): Promise<number>;
-  promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<number>;
+  promoteDue_v1(scheduled: string, ready: string, now: number, limit: number): Promise<string[]>;
   cancelMessage_v1(msg: string, scheduled: string, attempts: string, counters: string, id: string, now: number, retentionMs: number, hour: string, countersExpireAt: number): Promise<[number, string]>;
   reserveCaps_v1(...args: Array<string | number>): Promise<number[]>;
   reserveSharedCaps_v1(...args: Array<string | number>): Promise<number[]>;
   recordFailure_v1(...args: Array<string | number>): Promise<[string, string, number, number]>;
   endPause_v1(health: string, now: number): Promise<number>;
+  yieldToDue_v1(scheduled: string, ready: string, msg: string, now: number, limit: number, entry: string, group: string, id: string): Promise<string[]>;
   rateLimit_v1(key: string, limit: number, windowMs: number, now: string, member: string, cost: number): Promise<[number, number, number]>;
   claimIdempotency_v1(key: string, fp: string, pendingMs: number): Promise<string[]>;
   finishIdempotency_v1(key: string, fp: string, what: "done" | "release", status: string, body: string, ttlMs: number): Promise<number>;

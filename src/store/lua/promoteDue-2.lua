@@ -6,11 +6,11 @@
   ARGV[1]  now (ms)
   ARGV[2]  at most this many
 
-  Returns the number of messages moved.
+  Returns the ids of the messages moved.
 ]]
 local due = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, tonumber(ARGV[2]))
 for _, id in ipairs(due) do
   redis.call("ZREM", KEYS[1], id)
   redis.call("XADD", KEYS[2], "*", "id", id)
 end
-return #due
+return due
