@@ -1,14 +1,13 @@
 /**
  * Over-cap messages go out as soon as a window frees (issue 3, "Caps"), even while new sends keep
- * arriving. Today they do not: a waiting message sits in the scheduled queue until the dispatcher's
- * one-second promotion timer moves it back to the ready queue, while a new send goes to the ready
- * queue at once. When the window frees, new sends that arrive before the next tick take every slot,
- * and the waiting messages, refused again, wait for the window after; a steady stream of new sends at
- * the cap's rate keeps them waiting for ever.
+ * arriving. Waiting messages sit in the scheduled queue until they are due; a new send that finds
+ * due ones moves them to the ready queue and goes behind them (the dispatcher's yieldToDue), so it
+ * never takes the slot they were waiting for. Without that, a steady stream of new sends at the
+ * cap's rate kept them waiting for ever.
  *
  * The test: per_minute 5 on the only provider. 5 go, 5 more wait. For three minutes, each new minute
  * brings 5 new sends right after it starts (as a client sending at the cap's rate would). The 5 that
- * waited should go in the first minute that frees; the new ones wait their turn.
+ * waited must go in the first minute that frees; the new ones wait their turn.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ManualClock } from "../../src/clock.ts";
@@ -64,6 +63,6 @@ test("messages waiting for a full minute go out when it frees, before new sends 
     expect(sent.size).toBe(5 + 5 * minute);
   }
   expect(first.length).toBe(5);
-  // Still waiting after each of the three minutes that freed: expected [0, 0, 0].
+  // How many of the waiting 5 were still waiting after each of the three minutes that freed.
   expect(waitedFor).toEqual([0, 0, 0]);
 }, 60_000);
