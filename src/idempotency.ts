@@ -61,7 +61,8 @@ export class IdempotencyStore {
       case "conflict":
         return { kind: "conflict" };
       default:
-        return { kind: "inflight", retryAfterSec: Math.max(1, Math.ceil(Number(r[1]) / 1000)) };
+        // Most requests finish in milliseconds: retry soon rather than after the claim's 60 s lifetime.
+        return { kind: "inflight", retryAfterSec: 1 };
     }
   }
 

@@ -72,6 +72,7 @@ function statusReason(v: MessageView, status: LogStatus): string | null {
   const w = v.waiting;
   if (w?.reason === "cap") return `waiting for provider ${w.provider_id}'s cap window until ${new Date(w.until).toISOString()}`;
   if (w?.reason === "no_healthy_provider") return `waiting for a provider in scope to be back in rotation (until ${new Date(w.until).toISOString()})`;
+  if (w?.reason === "no_active_provider") return "waiting: no provider in scope is active (activate one, or add one)";
   if (v.status === "sending") return "being handed to the provider";
   return null;
 }

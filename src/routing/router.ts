@@ -7,7 +7,9 @@ import { WeightedTable, type WeightedEntry } from "./weights.ts";
 /** What a message waits for when no provider can take it now (shown by GET /emails/{id}). */
 export type Waiting =
   | { reason: "cap"; provider_id: string; until: number }
-  | { reason: "no_healthy_provider"; until: number };
+  | { reason: "no_healthy_provider"; until: number }
+  /** Nothing in scope is active (deactivated, or disabled by an auth/config fault until /activate). */
+  | { reason: "no_active_provider"; until: number };
 
 export type RouteDecision =
   | { kind: "send"; provider: ProviderRecord; why: string }
@@ -57,6 +59,11 @@ export class Router {
     const inScope = (await this.candidates(accountId, scope)).filter((c) => c.p.status === "active" && c.weight !== 0);
     const healths = await Promise.all(inScope.map((c) => this.deps.circuit.get(c.p.id)));
     let healthy = inScope.filter((_, i) => healths[i]!.state === "ok");
+    if (inScope.length === 0) {
+      // Accepted while something was active; now nothing is. It waits (looked at again every
+      // NO_HEALTHY_RECHECK_MS) until a provider is activated or added.
+      return { kind: "wait", waiting: { reason: "no_active_provider", until: now + NO_HEALTHY_RECHECK_MS } };
+    }
     if (healthy.length === 0) {
       const untils = healths.filter((h: Health) => h.state === "paused" && h.until !== null).map((h) => h.until!);
       return { kind: "wait", waiting: { reason: "no_healthy_provider", until: untils.length ? Math.min(...untils) : now + NO_HEALTHY_RECHECK_MS } };

@@ -176,10 +176,9 @@ function onMailFrom(gw: Gateway, addr: SMTPServerAddress, session: RelaySession,
       session.user = undefined;
       return cb(replies.keyRevoked());
     }
-    if (await gw.accounts.suspended(ctx.accountId)) {
-      session.user = undefined;
-      return cb(replies.accountSuspended("MAIL"));
-    }
+    // A suspension refuses each message but keeps the login: once the account is unsuspended the
+    // same session sends again.
+    if (await gw.accounts.suspended(ctx.accountId)) return cb(replies.accountSuspended("MAIL"));
     session.user = ctx;
     // Refuse at once when the key can reach no provider, before the client sends the message.
     await assertCanSend(gw, ctx);

@@ -73,6 +73,27 @@ export class MessageStore {
     this.retentionMs = retentionDays * 86_400_000;
   }
 
+  /**
+   * Messages waiting for a cap window are looked at again now, not at the window's end: after a
+   * limit was raised (an approved request, a PATCH of quotas) they use the new room before any
+   * newer message does. Only entries still scheduled are touched (ZADD XX). Returns how many.
+   */
+  async wakeCapWaiters(accountId: string): Promise<number> {
+    const now = this.clock.now();
+    const ids = await this.redis.zrangebyscore(K.scheduled(accountId), now, "+inf");
+    if (!ids.length) return 0;
+    const waits = await Promise.all(ids.map((id) => this.redis.hget(K.msg(accountId, id), "waiting")));
+    const wake = ids.filter((_, i) => {
+      try {
+        return (JSON.parse(waits[i] ?? "null") as { reason?: string } | null)?.reason === "cap";
+      } catch {
+        return false;
+      }
+    });
+    if (wake.length) await this.redis.zadd(K.scheduled(accountId), "XX", ...wake.flatMap((id) => [now, id]));
+    return wake.length;
+  }
+
   /** Drops index entries of messages older than the retention time (their records have expired). */
   async trimIndex(accountId: string): Promise<number> {
     return this.redis.zremrangebyscore(K.msgIndex(accountId), "-inf", this.clock.now() - this.retentionMs);

@@ -23,6 +23,9 @@ export function targetProblem(raw: string, allowHttpLoopback: boolean): string |
   } catch {
     return "must be an absolute URL such as https://hooks.example.com/sendmux";
   }
+  // A user name or password in the URL would be stored and shown in the clear: use a secret path
+  // or verify the signature instead.
+  if (u.username || u.password) return "must not contain a user name or password (user:pass@); verify the X-Sendmux-Signature instead";
   if (u.protocol === "https:") return u.hostname ? null : "must name a host";
   if (u.protocol === "http:") {
     if (allowHttpLoopback && isLoopbackHost(u.hostname)) return null;

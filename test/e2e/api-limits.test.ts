@@ -53,3 +53,16 @@ test("API keys: the list pages with limit and cursor and refuses bad ones; last_
   const unused = await g.api("GET", `/api/v1/api-keys/${made[0]}`);
   expect(unused.json.data.last_used_at).toBeNull();
 });
+
+test("the documented request for more sending accounts answers 422: there is no limit to raise", async () => {
+  const r = await g.api("POST", "/api/v1/providers/limits/sending-accounts/request-increase", {});
+  expect(r.status).toBe(422);
+  expect(r.json.error.code).toBe("validation_error");
+  expect(r.json.error.message).toMatch(/no limit/);
+});
+
+test("a webhook URL with a user name or password is refused (it would be shown in the clear)", async () => {
+  const r = await g.api("POST", "/api/v1/webhooks", { url: "https://user:pw@hooks.example.com/x", event_types: ["message.delivered"] });
+  expect(r.status).toBe(422);
+  expect(JSON.stringify(r.json.error)).toMatch(/user name or password/);
+});

@@ -89,6 +89,8 @@ export function adminRoutes(gw: Gateway, pool: ShardPool | null) {
       if (r.reason === "not_found") throw new ApiError("not_found", `limit request ${id} was not found`);
       throw new ApiError("conflict", `limit request ${id} is already ${r.request?.status}; only a pending request can be approved or denied`);
     }
+    // A raised limit is used first by the messages already waiting for it.
+    if (r.request.status === "approved") await gw.messages.wakeCapWaiters(owner);
     return { owner, request: r.request };
   };
 

@@ -64,6 +64,9 @@ function waitingView(v: MessageView): object | null {
   const w = v.waiting;
   if (w && w.reason === "cap") return { reason: "cap", provider_id: w.provider_id, until: new Date(w.until).toISOString() };
   if (w && w.reason === "no_healthy_provider") return { reason: "no_healthy_provider", until: new Date(w.until).toISOString() };
+  if (w && w.reason === "no_active_provider") {
+    return { reason: "no_active_provider", hint: "no provider in this message's scope is active: activate one (POST /api/v1/providers/{id}/activate) or add one; it is looked at again every 30 s", until: new Date(w.until).toISOString() };
+  }
   if (v.status === "deferred" && v.next_attempt_at) return { reason: "retry", at: new Date(v.next_attempt_at).toISOString() };
   return null;
 }

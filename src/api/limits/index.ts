@@ -23,6 +23,16 @@ export function limitRoutes(gw: Gateway) {
     return ctx.accountId;
   };
   return new Elysia()
+    .post(
+      "/providers/limits/sending-accounts/request-increase",
+      async ({ request }) => {
+        await full(request);
+        // Documented 422 "Increase request is not available": a self-hosted gateway puts no limit on
+        // an account's own providers (max_allowed is unlimited), so there is nothing to raise.
+        throw new ApiError("validation_error", "an increase is not available: this gateway sets no limit on an account's own sending accounts (sending_accounts.max_allowed is unlimited), so there is nothing to raise", { param: "sending_accounts" });
+      },
+      { parse: "none" },
+    )
     .get("/providers/limits", async ({ request, set }) => {
       const accountId = await full(request);
       const [own, shared] = await Promise.all([gw.providers.list(accountId), sharedLimitView(gw, accountId)]);

@@ -88,6 +88,16 @@ export const accountPaths: Record<string, PathItem> = {
   "/providers/limits": {
     get: { description: "Returns custom-account capacity and shared Amazon SES daily sending limit state.", operationId: "managementGetProviderLimits", responses: { ...ok200(ref("ProviderLimits"), "Limit state"), ...errors(managementErrors) }, security: bearer, summary: "Get sending account limits", tags },
   },
+  "/providers/limits/sending-accounts/request-increase": {
+    post: {
+      description: "Documented for a hosted plan limit on sending accounts. This gateway sets no such limit (sending_accounts.max_allowed is unlimited), so it always answers 422: there is nothing to increase.",
+      operationId: "managementRequestSendingAccountLimitIncrease",
+      responses: { ...errors({ ...managementErrors, 422: "Increase request is not available: no limit to raise" }) },
+      security: bearer,
+      summary: "Request more sending accounts",
+      tags,
+    },
+  },
   "/providers/shared-amazon-ses-limit-request": {
     get: { description: "Returns the shared Amazon SES daily limit state and any pending increase request.", operationId: "managementGetSharedAmazonSesLimitRequest", responses: { ...ok200(ref("SharedAmazonSesLimitRequestPage"), "Shared Amazon SES limit request state"), ...errors(managementErrors) }, security: bearer, summary: "Get shared Amazon SES limit request state", tags },
     post: {

@@ -44,8 +44,8 @@ export const messageSchemas: Record<string, Schema> = {
       next_attempt_at: nullableTime,
       routing: { description: "Why this provider was chosen", type: ["object", "null"] },
       waiting: {
-        description: "What a message not yet sent waits for: a provider's cap window (cap), a healthy provider (no_healthy_provider) or its next retry (retry)",
-        properties: { reason: { enum: ["cap", "no_healthy_provider", "retry"], type: "string" } },
+        description: "What a message not yet sent waits for: a provider's cap window (cap), a paused provider to be back (no_healthy_provider), an active provider at all (no_active_provider: activate or add one) or its next retry (retry)",
+        properties: { reason: { enum: ["cap", "no_healthy_provider", "no_active_provider", "retry"], type: "string" } },
         type: ["object", "null"],
       },
     },

@@ -125,6 +125,8 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (!rec) throw new ApiError("not_found", `provider ${params.id} was not found`);
         void closeWarm(p.id);
         if (r.value.secrets) readAccount(rec);
+        // New caps (or weights) apply at once to messages waiting for a cap window.
+        if (body.quotas !== undefined || body.percentage !== undefined) await gw.messages.wakeCapWaiters(accountId);
         return ok(set, await view(rec));
       },
       { parse: "none" },
