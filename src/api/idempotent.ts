@@ -73,12 +73,17 @@ export function idempotentRoute(gw: Gateway, handler: (c: RouteCtx) => Promise<R
     if (c.request.headers.get("idempotency-key") === null) return handler(c);
     const ctx = await authenticate(gw, c.request);
     const bytes = await readBodyBytes(c.request);
-    let parsed: unknown = new TextDecoder().decode(bytes);
-    try {
-      parsed = bytes.byteLength ? JSON.parse(parsed as string) : null;
-    } catch {
-      /* not JSON: the handler answers 400; fingerprint the text */
+    // A JSON body is fingerprinted by its canonical form; anything else (an uploaded file) by its
+    // bytes, so two different files never share a fingerprint. The query string counts too.
+    let parsed: unknown = null;
+    if (bytes.byteLength) {
+      try {
+        parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      } catch {
+        parsed = { bytes_sha256: fingerprint([bytes]) };
+      }
     }
+    parsed = { query: new URL(c.request.url).search, body: parsed };
     const inner = new Request(c.request.url, { method: c.request.method, headers: c.request.headers, body: bytes.byteLength ? (bytes as unknown as BodyInit) : undefined });
     requestKey.set(inner, ctx);
     const rate = requestRate.get(c.request);

@@ -100,3 +100,15 @@ test("SMTP: an Idempotency-Key header gives the same queued id again, one messag
   expect(c.ok).toBe(false);
   expect(c.response).toMatch(/^554 5\.7\.0/);
 });
+
+test("uploads too: the same file under one key is one attachment; another file under that key is 409", async () => {
+  const h = { "idempotency-key": "upload-1", "content-type": "text/plain" };
+  const a = await g.api("POST", "/api/v1/emails/attachments?filename=a.txt", new TextEncoder().encode("hello file"), h);
+  const b = await g.api("POST", "/api/v1/emails/attachments?filename=a.txt", new TextEncoder().encode("hello file"), h);
+  expect(a.status).toBe(201);
+  expect(b.status).toBe(201);
+  expect(b.json.data.attachment_id).toBe(a.json.data.attachment_id);
+  const c = await g.api("POST", "/api/v1/emails/attachments?filename=a.txt", new TextEncoder().encode("another file"), h);
+  expect(c.status).toBe(409);
+  expect(c.json.error.code).toBe("idempotency_conflict");
+});

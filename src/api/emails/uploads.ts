@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Elysia } from "elysia";
+import { idempotentRoute } from "../idempotent.ts";
 import { detectMimeType } from "nodemailer/lib/mime-funcs/index.js";
 import type { Gateway } from "../../gateway.ts";
 import { ATTACHMENT_TTL_MS, MAX_ATTACHMENT_BYTES, UPLOAD_URL_TTL_MS, attachmentsOf, type AttachmentMeta, type StoredAttachment } from "../../store/attachments.ts";
@@ -127,7 +128,7 @@ export function uploadRoutes(gw: Gateway) {
   return new Elysia()
     .post(
       "/emails/attachments",
-      async ({ request, set }) => {
+      idempotentRoute(gw, async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         const q = new URL(request.url).searchParams;
         const filenameParam = q.get("filename");
@@ -144,7 +145,7 @@ export function uploadRoutes(gw: Gateway) {
         const { bytes } = await readExactly(request, length, (got) => new ApiError("invalid_parameter", `the body does not match Content-Length ${length} (${got})`, { param: "Content-Length" }));
         const meta = await guard(store().create(ctx.accountId, { filename: filename!, content_type: contentType ?? detectMimeType(filename!), content: bytes }));
         return ok(set, attachmentView(meta), 201, { location: location(meta.id) });
-      },
+      }),
       { parse: "none" },
     )
     .get("/emails/attachments/:attachment_id", async ({ request, set, params }) => {
@@ -155,7 +156,7 @@ export function uploadRoutes(gw: Gateway) {
     })
     .post(
       "/emails/attachment-uploads",
-      async ({ request, set }) => {
+      idempotentRoute(gw, async ({ request, set }) => {
         const ctx = await authenticate(gw, request);
         const body = await readJsonObject(request);
         const issues: FieldIssue[] = [];
@@ -189,7 +190,7 @@ export function uploadRoutes(gw: Gateway) {
           201,
           { location: path },
         );
-      },
+      }),
       { parse: "none" },
     )
     .put(
