@@ -57,7 +57,7 @@ export const accountSchemas: Record<string, Schema> = {
     required: ["region", "access_key_id", "secret_access_key"],
     type: "object",
   },
-  ManagedRoute: { ...EXT, description: "The managed route with its credentials masked", properties: { provider_id: { type: "string" }, region: { type: "string" }, endpoint: nint, access_key_id: { type: "string" }, default_daily_limit: { type: "integer" } }, required: ["provider_id", "region", "access_key_id", "default_daily_limit"], type: "object" },
+  ManagedRoute: { ...EXT, description: "The managed route with its credentials masked", properties: { provider_id: { type: "string" }, region: { type: "string" }, endpoint: { description: "SES endpoint override (a URL), or null for AWS", type: ["string", "null"] }, access_key_id: { type: "string" }, default_daily_limit: { type: "integer" } }, required: ["provider_id", "region", "access_key_id", "default_daily_limit"], type: "object" },
   LimitDecision: { ...EXT, properties: { request: ref("SharedAmazonSesLimitRequest"), account_id: { type: "string" }, limit: ref("SharedAmazonSesLimit"), notice: { description: "The outcome email queued through the gateway (message_id null when the account has no address)", type: "object" } }, required: ["request", "account_id", "limit", "notice"], type: "object" },
 };
 
