@@ -46,19 +46,31 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const redis = opts.redisUrl ? null : await startTestRedis();
   const redisUrl = opts.redisUrl ?? redis!.url;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "smx-data-"));
-  const [http, smtp, smtps] = [await freePort(), await freePort(), await freePort()];
-  const cfg = loadConfig({
-    SENDMUX_HTTP_ADDR: `127.0.0.1:${http}`,
-    SENDMUX_SMTP_ADDR: `127.0.0.1:${smtp}`,
-    SENDMUX_SMTPS_ADDR: `127.0.0.1:${smtps}`,
-    SENDMUX_DATA_DIR: dataDir,
-    SENDMUX_WORKERS: "1",
-    SENDMUX_HOSTNAME: "gw.test",
-    REDIS_URL: redisUrl,
-    LOG_LEVEL: "silent",
-    ...(opts.env ?? {}),
-  });
-  const running = await startGateway(cfg, { clock: opts.clock, log: silentLogger });
+  // Ports are looked up free, then bound by the gateway: another test process can take one in
+  // between (EADDRINUSE), so a start that fails that way is tried again with new ports.
+  const start = async () => {
+    const [http, smtp, smtps] = [await freePort(), await freePort(), await freePort()];
+    const cfg = loadConfig({
+      SENDMUX_HTTP_ADDR: `127.0.0.1:${http}`,
+      SENDMUX_SMTP_ADDR: `127.0.0.1:${smtp}`,
+      SENDMUX_SMTPS_ADDR: `127.0.0.1:${smtps}`,
+      SENDMUX_DATA_DIR: dataDir,
+      SENDMUX_WORKERS: "1",
+      SENDMUX_HOSTNAME: "gw.test",
+      REDIS_URL: redisUrl,
+      LOG_LEVEL: "silent",
+      ...(opts.env ?? {}),
+    });
+    return startGateway(cfg, { clock: opts.clock, log: silentLogger });
+  };
+  let running: RunningGateway | undefined;
+  for (let tryNo = 1; !running; tryNo++) {
+    try {
+      running = await start();
+    } catch (e) {
+      if (tryNo >= 4 || !/EADDRINUSE|in use|Failed to start server/i.test(String((e as Error).message))) throw e;
+    }
+  }
   const token = readFileSync(join(dataDir, "bootstrap-key"), "utf8").trim();
   const base = `http://127.0.0.1:${running.httpPort}`;
   const accountId = running.bootstrap.accountId;

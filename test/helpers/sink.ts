@@ -1,6 +1,5 @@
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import selfsigned from "selfsigned";
-import { freePort } from "./net.ts";
 
 export interface SinkMessage {
   from: string;
@@ -72,11 +71,14 @@ export async function startSink(opts: Partial<SMTPServerOptions> & { rejectData?
     },
     ...rest,
   });
-  const port = await freePort();
+  // Port 0: the kernel picks a free port at bind time (a port looked up first can be taken by
+  // another test process before we bind it).
   await new Promise<void>((res, rej) => {
     server.once("error", rej);
-    server.listen(port, "127.0.0.1", () => res());
+    server.listen(0, "127.0.0.1", () => res());
   });
   server.on("error", () => {});
+  const addr = server.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
   return { port, messages, auths, close: () => new Promise<void>((res) => server.close(() => res())) };
 }
