@@ -1,5 +1,5 @@
 import type { FieldIssue } from "../errors.ts";
-import type { ComposeAddress, ComposeAttachment } from "../../types.ts";
+import type { ComposeAddress, ComposeAttachment, ComposeSpec } from "../../types.ts";
 import { checkAddress } from "./address.ts";
 
 /**
@@ -22,17 +22,8 @@ const TOP_KEYS = new Set(["from", "to", "cc", "bcc", "reply_to", "subject", "htm
 const ADDRESS_KEYS = new Set(["email", "name"]);
 const INLINE_ATTACHMENT_KEYS = new Set(["filename", "content", "encoding", "type", "content_id"]);
 
-export interface ValidatedSend {
-  from: ComposeAddress;
-  to: ComposeAddress[];
-  cc: ComposeAddress[];
-  bcc: ComposeAddress[];
-  replyTo?: ComposeAddress;
-  subject: string;
-  text?: string;
-  html?: string;
-  headers: Array<[string, string]>;
-  attachments: ComposeAttachment[];
+/** A validated request: what builds the message (less the ids fixed at acceptance), and more. */
+export interface ValidatedSend extends Omit<ComposeSpec, "messageId" | "date"> {
   /** attachment_id references, resolved by the caller (upload store). */
   attachmentRefs: Array<{ index: number; id: string }>;
   returnPath?: string;
