@@ -4,6 +4,7 @@ import { isPermanent } from "../routing/classify.ts";
 import { logStatusOf } from "../logs/status.ts";
 import { DISPATCH_GROUP, K } from "../store/keys.ts";
 import type { SendmuxRedis } from "../store/redis.ts";
+import { accountOfStream, StreamGroupConsumer } from "../store/streamConsumer.ts";
 import type { Attempt, FailureClass, MessageMeta, MessageStatus, ProviderRecord } from "../types.ts";
 import type { ShardPool } from "./pool.ts";
 import type { SendJobResult } from "./protocol.ts";
@@ -33,186 +34,61 @@ export interface DispatcherOptions {
  * step that records the outcome, so a crash at any point leaves it pending, and it is reclaimed
  * and sent after restart (at least once).
  */
-export class Dispatcher {
-  private running = false;
-  private inFlight = 0;
-  private readonly maxInFlight: number;
-  private knownStreams = new Set<string>();
-  /** Entries being handled now, as "stream entryId". */
-  private readonly active = new Set<string>();
+export class Dispatcher extends StreamGroupConsumer {
   /**
    * Messages of each account moved back to the ready queue and not routed yet, with when this
    * note lapses (real time: another gateway process may route them, and we would never hear).
    */
   private readonly promoted = new Map<string, Map<string, number>>();
-  /** Entries whose handling failed (Redis gone), with how many times, tried again with backoff. */
-  private readonly retries = new Map<string, number>();
-  private readonly timeouts = new Set<ReturnType<typeof setTimeout>>();
-  private timers: Array<ReturnType<typeof setInterval>> = [];
-  private loopDone: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
 
   constructor(
-    private readonly gw: Gateway,
-    private readonly reader: SendmuxRedis,
+    gw: Gateway,
+    reader: SendmuxRedis,
     private readonly pool: ShardPool,
     private readonly opts: DispatcherOptions,
   ) {
-    this.maxInFlight = opts.maxInFlight ?? 1024;
+    super(gw, reader, {
+      group: DISPATCH_GROUP,
+      consumer: opts.consumer,
+      streamOf: K.ready,
+      maxInFlight: opts.maxInFlight ?? 1024,
+      reclaimIdleMs: opts.reclaimIdleMs ?? 60_000,
+      reclaimEveryMs: 15_000,
+      component: "dispatch",
+    });
   }
 
   async start(): Promise<void> {
-    this.running = true;
-    await this.refreshStreams();
-    // Our own pending entries first: work a crash of this node interrupted. Not awaited: a slow
-    // upstream among them must not hold back the start of the HTTP API and the relay.
-    this.loopDone = this.readOwnPending().catch((e) => this.warn(e, "pending")).then(() => this.loop());
-    this.timers.push(setInterval(() => void this.promoteDue().catch((e) => this.warn(e, "promote")), this.opts.promoteEveryMs ?? 1000));
-    this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), 15_000));
-    this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
-    this.timers.push(setInterval(() => void this.trimIndexes().catch((e) => this.warn(e, "retention")), 60_000));
-    this.timers.push(setInterval(() => void this.sweepPauses().catch((e) => this.warn(e, "pauses")), 1000));
+    await this.startReading();
+    this.every(this.opts.promoteEveryMs ?? 1000, "promote", () => this.promoteDue());
+    this.every(60_000, "retention", () => this.trimIndexes());
+    this.every(1000, "pauses", () => this.sweepPauses());
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    for (const t of this.timeouts) clearTimeout(t);
-    this.timeouts.clear();
-    this.timers = [];
-    this.wake?.();
-    this.reader.disconnect();
-    await this.loopDone?.catch(() => {});
-    const deadline = Date.now() + 10_000;
-    while (this.inFlight > 0 && Date.now() < deadline) await Bun.sleep(20);
+    await this.stopReading(10_000);
   }
 
-  private warn(err: unknown, what: string): void {
-    if (this.running) this.gw.log.warn({ component: "dispatch", err, what }, "dispatcher step failed; will retry");
+  protected override onInFlight(n: number): void {
+    this.gw.metrics.inFlight.set(n);
   }
 
-  /** Creates the consumer group on every account's ready stream (idempotent). */
-  async refreshStreams(): Promise<void> {
-    const accounts = await this.gw.accounts.listIds();
-    for (const a of accounts) {
-      const key = K.ready(a);
-      if (this.knownStreams.has(key)) continue;
-      try {
-        await this.gw.redis.xgroup("CREATE", key, DISPATCH_GROUP, "0", "MKSTREAM");
-      } catch (e) {
-        if (!String((e as Error).message).includes("BUSYGROUP")) throw e;
-      }
-      this.knownStreams.add(key);
-    }
+  /** Drops an entry whose message is gone (expired, or deleted while it waited). */
+  private async drop(stream: string, entryId: string): Promise<void> {
+    await this.gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
   }
 
-  /**
-   * Our own pending entries (work a crash of this node interrupted), read stream by stream with a
-   * cursor so each is seen once. Entries whose message is gone are acknowledged and dropped.
-   */
-  private async readOwnPending(): Promise<void> {
-    for (const stream of [...this.knownStreams]) {
-      let cursor = "0";
-      while (this.running) {
-        const res = (await this.gw.redis.xreadgroup("GROUP", DISPATCH_GROUP, this.opts.consumer, "COUNT", 500, "STREAMS", stream, cursor)) as Array<[string, Array<[string, string[] | null]>]> | null;
-        const entries = res?.[0]?.[1] ?? [];
-        if (entries.length === 0) break;
-        for (const [entryId, fields] of entries) {
-          cursor = entryId;
-          if (!fields) {
-            await this.gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
-            continue;
-          }
-          await this.waitForRoom();
-          void this.handle(stream, entryId, fields);
-        }
-      }
-    }
+  protected async process(stream: string, entryId: string, fields: string[] | null): Promise<void> {
+    if (!fields) return this.drop(stream, entryId);
+    await this.send(accountOfStream(stream), stream, entryId, fields[fields.indexOf("id") + 1]!);
   }
 
-  private async waitForRoom(): Promise<void> {
-    while (this.inFlight >= this.maxInFlight) {
-      await new Promise<void>((res) => (this.wake = res));
-    }
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      await this.waitForRoom();
-      if (!this.running) break;
-      const streams = [...this.knownStreams];
-      if (!streams.length) {
-        await Bun.sleep(200);
-        continue;
-      }
-      let res: Array<[string, Array<[string, string[]]>]> | null;
-      try {
-        res = (await this.reader.xreadgroup(
-          "GROUP", DISPATCH_GROUP, this.opts.consumer,
-          "COUNT", Math.min(500, this.maxInFlight - this.inFlight),
-          "BLOCK", 500,
-          "STREAMS", ...streams, ...streams.map(() => ">"),
-        )) as typeof res;
-      } catch (e) {
-        if (!this.running) break;
-        if (String((e as Error).message).includes("NOGROUP")) {
-          this.knownStreams.clear();
-          await this.refreshStreams().catch(() => {});
-        } else {
-          this.warn(e, "read");
-          await Bun.sleep(500);
-        }
-        continue;
-      }
-      for (const [stream, entries] of res ?? []) {
-        for (const [entryId, fields] of entries) void this.handle(stream, entryId, fields);
-      }
-    }
-  }
-
-  private async handle(stream: string, entryId: string, fields: string[]): Promise<void> {
-    // The same entry can come from the ready read, the pending read after a restart and the
-    // reclaim of idle entries (which includes our own slow sends): handle it once at a time.
-    const key = `${stream} ${entryId}`;
-    if (this.active.has(key)) return;
-    let retryScheduled = false;
-    this.active.add(key);
-    this.inFlight++;
-    this.gw.metrics.inFlight.set(this.inFlight);
-    try {
-      const id = fields[fields.indexOf("id") + 1]!;
-      const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
-      await this.process(accountId, stream, entryId, id);
-    } catch (e) {
-      // Left pending (a crash now loses nothing: the entry is reclaimed), and tried again here
-      // soon: a Redis that was restarted should not leave messages waiting for the reclaim.
-      this.warn(e, "handle");
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, this.retries.get(key) ?? 0));
-      this.retries.set(key, (this.retries.get(key) ?? 0) + 1);
-      const t = setTimeout(() => {
-        this.timeouts.delete(t);
-        if (this.running) void this.handle(stream, entryId, fields);
-      }, delay);
-      this.timeouts.add(t);
-      retryScheduled = true;
-    } finally {
-      if (!retryScheduled) this.retries.delete(key);
-      this.active.delete(key);
-      this.inFlight--;
-      this.gw.metrics.inFlight.set(this.inFlight);
-      const w = this.wake;
-      this.wake = null;
-      w?.();
-    }
-  }
-
-  private async process(accountId: string, stream: string, entryId: string, id: string): Promise<void> {
+  private async send(accountId: string, stream: string, entryId: string, id: string): Promise<void> {
     const gw = this.gw;
     const msgKey = K.msg(accountId, id);
     const [metaRaw, lastFailed, nextAttemptAt] = await gw.redis.hmget(msgKey, "meta", "last_failed_provider", "next_attempt_at");
     if (!metaRaw) {
-      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
-      return;
+      return this.drop(stream, entryId);
     }
     // Waiting messages keep their place: a message routed for the first time goes behind older
     // ones that are due (moved back to the ready queue, but not routed yet), so it never takes
@@ -243,8 +119,7 @@ export class Dispatcher {
     const provider = decision.provider;
     const may = await gw.redis.markSending_v1(msgKey, provider.id, now, decision.why);
     if (may !== 1) {
-      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
-      return;
+      return this.drop(stream, entryId);
     }
     let result: SendJobResult;
     try {
@@ -253,8 +128,7 @@ export class Dispatcher {
       result = { messageId: id, ok: false, cls: "transient", response: `gateway error: worker failed: ${(e as Error).message}`, durationMs: 0, gatewayFault: true };
     }
     if (result.cls === "missing") {
-      await gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
-      return;
+      return this.drop(stream, entryId);
     }
     const at = gw.clock.now();
     const attempt: Attempt = {
@@ -318,8 +192,8 @@ export class Dispatcher {
   async promoteDue(): Promise<number> {
     let moved = 0;
     const now = this.gw.clock.now();
-    for (const stream of this.knownStreams) {
-      const acct = /\{a:([^}]+)\}/.exec(stream)![1]!;
+    for (const stream of this.streams) {
+      const acct = accountOfStream(stream);
       // Drain everything due (in batches), not 1,000 a second: a backlog may use a cap above that.
       for (let i = 0; i < 100; i++) {
         const ids = await this.gw.redis.promoteDue_v1(K.scheduled(acct), stream, now, PROMOTE_BATCH);
@@ -333,8 +207,8 @@ export class Dispatcher {
 
   /** Announces providers whose pause has ended (provider.resumed), once across all processes. */
   private async sweepPauses(): Promise<void> {
-    for (const stream of this.knownStreams) {
-      const acct = /\{a:([^}]+)\}/.exec(stream)![1]!;
+    for (const stream of this.streams) {
+      const acct = accountOfStream(stream);
       for (const p of await this.gw.providers.list(acct)) {
         if ((await this.gw.circuit.get(p.id)).state !== "ok") continue;
         if (await this.gw.circuit.endPauseIfDue(p.id)) {
@@ -381,22 +255,6 @@ export class Dispatcher {
 
   /** Drops message-index entries past the retention time (the records themselves expire in Redis). */
   private async trimIndexes(): Promise<void> {
-    for (const stream of this.knownStreams) await this.gw.messages.trimIndex(/\{a:([^}]+)\}/.exec(stream)![1]!);
-  }
-
-  /** Takes over entries another consumer left pending for too long (that gateway died). */
-  async reclaim(): Promise<void> {
-    const idle = this.opts.reclaimIdleMs ?? 60_000;
-    for (const stream of this.knownStreams) {
-      const res = (await this.gw.redis.xautoclaim(stream, DISPATCH_GROUP, this.opts.consumer, idle, "0", "COUNT", 200)) as [string, Array<[string, string[]]>, string[]?];
-      for (const [entryId, fields] of res[1] ?? []) {
-        if (!fields) {
-          await this.gw.redis.multi().xack(stream, DISPATCH_GROUP, entryId).xdel(stream, entryId).exec();
-          continue;
-        }
-        await this.waitForRoom();
-        void this.handle(stream, entryId, fields);
-      }
-    }
+    for (const stream of this.streams) await this.gw.messages.trimIndex(accountOfStream(stream));
   }
 }

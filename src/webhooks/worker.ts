@@ -3,6 +3,7 @@ import type { Gateway } from "../gateway.ts";
 import { randomId } from "../ids.ts";
 import { K, WEBHOOK_GROUP } from "../store/keys.ts";
 import type { SendmuxRedis } from "../store/redis.ts";
+import { accountOfStream, StreamGroupConsumer } from "../store/streamConsumer.ts";
 import { postWebhook } from "./deliver.ts";
 import { toWebhookPayload, type WebhookEventPayload } from "./payload.ts";
 import { signRequest } from "./signing.ts";
@@ -117,142 +118,35 @@ export class WebhookDeliverer {
  * matching webhook of that account, and runs the scheduled retries. An event is acknowledged once
  * each matching webhook has had its first attempt (and, failing that, has a retry scheduled).
  */
-export class WebhookWorker {
+export class WebhookWorker extends StreamGroupConsumer {
   readonly deliverer: WebhookDeliverer;
-  private running = false;
-  private inFlight = 0;
-  private readonly maxInFlight: number;
-  private readonly streams = new Set<string>();
-  private readonly active = new Set<string>();
+  /** Retries being run by this process now, as "account webhook|event". */
   private readonly retriesRunning = new Set<string>();
-  private readonly timeouts = new Set<ReturnType<typeof setTimeout>>();
-  private timers: Array<ReturnType<typeof setInterval>> = [];
-  private loopDone: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
 
-  constructor(private readonly gw: Gateway, private readonly reader: SendmuxRedis, private readonly opts: WebhookWorkerOptions) {
+  constructor(gw: Gateway, reader: SendmuxRedis, private readonly opts: WebhookWorkerOptions) {
+    super(gw, reader, {
+      group: WEBHOOK_GROUP,
+      consumer: opts.consumer,
+      streamOf: K.events,
+      maxInFlight: opts.maxInFlight ?? 64,
+      reclaimIdleMs: opts.reclaimIdleMs ?? 60_000,
+      reclaimEveryMs: opts.reclaimEveryMs ?? 15_000,
+      component: "webhooks",
+    });
     this.deliverer = new WebhookDeliverer(gw);
-    this.maxInFlight = opts.maxInFlight ?? 64;
   }
 
   async start(): Promise<void> {
-    this.running = true;
-    await this.refreshStreams();
-    this.loopDone = this.readOwnPending().catch((e) => this.warn(e, "pending")).then(() => this.loop());
-    this.timers.push(setInterval(() => void this.refreshStreams().catch((e) => this.warn(e, "streams")), 5_000));
-    this.timers.push(setInterval(() => void this.reclaim().catch((e) => this.warn(e, "reclaim")), this.opts.reclaimEveryMs ?? 15_000));
-    this.timers.push(setInterval(() => void this.runDueRetries().catch((e) => this.warn(e, "retries")), this.opts.pollEveryMs ?? 500));
+    await this.startReading();
+    this.every(this.opts.pollEveryMs ?? 500, "retries", () => this.runDueRetries());
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    for (const t of this.timeouts) clearTimeout(t);
-    this.timers = [];
-    this.timeouts.clear();
-    this.wake?.();
-    this.reader.disconnect();
-    await this.loopDone?.catch(() => {});
-    const deadline = Date.now() + this.gw.cfg.webhookTimeoutMs + 2000;
-    while ((this.inFlight > 0 || this.retriesRunning.size > 0) && Date.now() < deadline) await Bun.sleep(20);
+    await this.stopReading(this.gw.cfg.webhookTimeoutMs + 2000, () => this.retriesRunning.size > 0);
   }
 
-  private warn(err: unknown, what: string): void {
-    if (this.running) this.gw.log.warn({ component: "webhooks", err, what }, "webhook delivery step failed; will retry");
-  }
-
-  /** Creates the consumer group on every account's events stream (idempotent). */
-  async refreshStreams(): Promise<void> {
-    for (const a of await this.gw.accounts.listIds()) {
-      const key = K.events(a);
-      if (this.streams.has(key)) continue;
-      try {
-        await this.gw.redis.xgroup("CREATE", key, WEBHOOK_GROUP, "0", "MKSTREAM");
-      } catch (e) {
-        if (!String((e as Error).message).includes("BUSYGROUP")) throw e;
-      }
-      this.streams.add(key);
-    }
-  }
-
-  private async readOwnPending(): Promise<void> {
-    for (const stream of [...this.streams]) {
-      let cursor = "0";
-      while (this.running) {
-        const res = (await this.gw.redis.xreadgroup("GROUP", WEBHOOK_GROUP, this.opts.consumer, "COUNT", 200, "STREAMS", stream, cursor)) as Array<[string, Array<[string, string[] | null]>]> | null;
-        const entries = res?.[0]?.[1] ?? [];
-        if (entries.length === 0) break;
-        for (const [entryId, fields] of entries) {
-          cursor = entryId;
-          await this.waitForRoom();
-          void this.handle(stream, entryId, fields);
-        }
-      }
-    }
-  }
-
-  private async waitForRoom(): Promise<void> {
-    while (this.inFlight >= this.maxInFlight) await new Promise<void>((res) => (this.wake = res));
-  }
-
-  private async loop(): Promise<void> {
-    while (this.running) {
-      await this.waitForRoom();
-      if (!this.running) break;
-      const streams = [...this.streams];
-      if (!streams.length) {
-        await Bun.sleep(200);
-        continue;
-      }
-      let res: Array<[string, Array<[string, string[]]>]> | null;
-      try {
-        res = (await this.reader.xreadgroup(
-          "GROUP", WEBHOOK_GROUP, this.opts.consumer,
-          "COUNT", Math.max(1, this.maxInFlight - this.inFlight),
-          "BLOCK", 500,
-          "STREAMS", ...streams, ...streams.map(() => ">"),
-        )) as typeof res;
-      } catch (e) {
-        if (!this.running) break;
-        if (String((e as Error).message).includes("NOGROUP")) {
-          this.streams.clear();
-          await this.refreshStreams().catch(() => {});
-        } else {
-          this.warn(e, "read");
-          await Bun.sleep(500);
-        }
-        continue;
-      }
-      for (const [stream, entries] of res ?? []) for (const [entryId, fields] of entries) void this.handle(stream, entryId, fields);
-    }
-  }
-
-  private async handle(stream: string, entryId: string, fields: string[] | null): Promise<void> {
-    const key = `${stream} ${entryId}`;
-    if (this.active.has(key)) return;
-    this.active.add(key);
-    this.inFlight++;
-    try {
-      await this.process(stream, entryId, fields);
-    } catch (e) {
-      // Left pending: tried again here soon, or reclaimed after a crash.
-      this.warn(e, "event");
-      const t = setTimeout(() => {
-        this.timeouts.delete(t);
-        if (this.running) void this.handle(stream, entryId, fields);
-      }, 2000);
-      this.timeouts.add(t);
-    } finally {
-      this.active.delete(key);
-      this.inFlight--;
-      const w = this.wake;
-      this.wake = null;
-      w?.();
-    }
-  }
-
-  private async process(stream: string, entryId: string, fields: string[] | null): Promise<void> {
-    const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
+  protected async process(stream: string, entryId: string, fields: string[] | null): Promise<void> {
+    const accountId = accountOfStream(stream);
     const i = fields ? fields.indexOf("event") : -1;
     const ev = i >= 0 ? (JSON.parse(fields![i + 1]!) as GatewayEvent) : null;
     const payload = ev ? toWebhookPayload(ev) : null;
@@ -276,22 +170,11 @@ export class WebhookWorker {
     await this.gw.redis.xack(stream, WEBHOOK_GROUP, entryId);
   }
 
-  /** Takes over events another consumer left pending for too long (that gateway died). */
-  async reclaim(idleMs = this.opts.reclaimIdleMs ?? 60_000): Promise<void> {
-    for (const stream of this.streams) {
-      const res = (await this.gw.redis.xautoclaim(stream, WEBHOOK_GROUP, this.opts.consumer, idleMs, "0", "COUNT", 200)) as [string, Array<[string, string[] | null]>];
-      for (const [entryId, fields] of res[1] ?? []) {
-        await this.waitForRoom();
-        void this.handle(stream, entryId, fields);
-      }
-    }
-  }
-
   /** Runs the retries whose time has come (by the gateway clock), each under a lease. */
   async runDueRetries(): Promise<void> {
     const now = this.gw.clock.now();
     for (const stream of this.streams) {
-      const accountId = /\{a:([^}]+)\}/.exec(stream)![1]!;
+      const accountId = accountOfStream(stream);
       const due = await this.gw.redis.zrangebyscore(K.webhookRetries(accountId), "-inf", now, "LIMIT", 0, 100);
       for (const member of due) {
         const key = `${accountId} ${member}`;
