@@ -22,16 +22,8 @@ export interface WebhookRecord {
 }
 
 /** WebhookSubscription: the record without its secret, with `failing`. */
-export interface WebhookView {
-  id: string;
-  name: string | null;
-  url: string;
-  event_types: string[];
-  filters: { mailbox_ids: string[] };
-  enabled: boolean;
+export interface WebhookView extends Omit<WebhookRecord, "secret_sealed"> {
   failing: boolean;
-  created_at: string;
-  updated_at: string;
 }
 
 export type DeliveryResult = "success" | "retrying" | "failed" | "permanent_failure";
