@@ -51,15 +51,6 @@ export class RedisServer {
     mkdirSync(opts.dir, { recursive: true });
     const s = new RedisServer(opts);
     const pidFile = join(opts.dir, "redis.pid");
-    if (opts.adopt && existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, "utf8").trim());
-      if (pid > 0 && isAlive(pid) && (await s.ping(1000))) {
-        s.adoptedPid = pid;
-        return s;
-      }
-      rmSync(pidFile, { force: true });
-    }
-    if (!opts.port) rmSync(s.socketPath, { force: true });
     const args = [
       "--bind", "127.0.0.1",
       "--port", String(opts.port ?? 0),
@@ -73,8 +64,17 @@ export class RedisServer {
       "--protected-mode", "yes",
     ];
     if (!opts.port) args.push("--unixsocket", s.socketPath, "--unixsocketperm", "700");
+    // Known before a server is adopted too: the supervisor starts a new one when it dies.
     s.bin = bin;
     s.args = args;
+    if (opts.adopt && existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      if (pid > 0 && isAlive(pid) && (await s.ping(1000))) {
+        s.adoptedPid = pid;
+        return s;
+      }
+      rmSync(pidFile, { force: true });
+    }
     await s.spawnAndWait();
     return s;
   }

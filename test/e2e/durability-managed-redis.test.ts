@@ -77,7 +77,17 @@ test("after kill -9 the orphaned managed redis-server is adopted on restart and 
   expect(got.map((g) => g.mail.subject)).toEqual(subjects);
   expect(got.map((g) => g.mail.text?.trim())).toEqual(subjects.map((s) => `body of ${s}`));
 
-  // A clean stop of the adopting gateway also stops the adopted redis-server.
+  // The adopted server is supervised like one the gateway started: when it dies, a new one is
+  // started (the gateway knows how, though it did not start the first) with the data kept.
+  process.kill(firstRedis, "SIGKILL");
+  await waitFor(() => existsSync(pidFile) && redisPid() !== firstRedis && alive(redisPid()), "a new redis-server after the adopted one died", 15_000);
+  const secondRedis = redisPid();
+  await waitFor(async () => (await gw.api("GET", "/readyz")).status === 200, "the gateway to be ready again", 15_000);
+  expect((await gw.api("GET", `/api/v1/emails/${ids[0]}`)).json.data.status).toBe("sent");
+  const after = await gw.api("POST", "/api/v1/emails/send", { from: { email: "sender@example.com" }, to: { email: "rcpt9@example.net" }, subject: "after the restart", text_body: "still here" });
+  expect(after.status).toBe(200);
+
+  // A clean stop of the gateway also stops the redis-server it runs.
   expect(await gw.stop()).toBe(0);
-  await waitFor(() => !alive(firstRedis), "the adopted redis-server to stop with the gateway", 10_000);
+  await waitFor(() => !alive(secondRedis), "the redis-server to stop with the gateway", 10_000);
 }, 60_000);
