@@ -86,7 +86,7 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     // clock (tests) is passed through instead.
     // SENDMUX_BENCH_NO_RATE_LIMIT (benchmarking only) turns it off: bench/load measures its cost.
     limiter: new RateLimiter(opts.redis, opts.clock instanceof RedisSyncedClock ? null : () => opts.clock.now(), undefined, undefined, opts.cfg.benchNoRateLimit),
-    idempotency: new IdempotencyStore(opts.redis),
+    idempotency: new IdempotencyStore(opts.redis, box),
     events: new EventBus(opts.redis, opts.clock),
     managed,
     limitRequests: new LimitRequestStore(opts.redis, opts.clock),

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { ApiError } from "./api/errors.ts";
+import type { SecretBox } from "./crypto.ts";
 import { K } from "./store/keys.ts";
 import type { IdempotencyCompletion } from "./store/messages.ts";
 import type { SendmuxRedis } from "./store/redis.ts";
@@ -43,8 +44,17 @@ export type Claim =
   | { kind: "conflict" }
   | { kind: "inflight"; retryAfterSec: number };
 
+/**
+ * Idempotency records, one per account + endpoint + key. The first answer is kept for replay
+ * sealed with the gateway's secret key (AAD: the record's key): some answers carry a secret
+ * shown once (a new API key's token, a webhook's signing secret), and nothing secret is kept in
+ * Redis, or its append-only file, in the clear.
+ */
 export class IdempotencyStore {
-  constructor(private readonly redis: SendmuxRedis) {}
+  constructor(
+    private readonly redis: SendmuxRedis,
+    private readonly box: SecretBox,
+  ) {}
 
   recordKey(accountId: string, endpoint: string, key: string): string {
     return K.idempotency(accountId, endpoint, fingerprint([key]).slice(0, 32));
@@ -57,7 +67,7 @@ export class IdempotencyStore {
       case "new":
         return { kind: "new", key: rk, fp };
       case "replay":
-        return { kind: "replay", status: Number(r[1]), body: String(r[2]) };
+        return { kind: "replay", status: Number(r[1]), body: this.box.open<string>(String(r[2]), rk) };
       case "conflict":
         return { kind: "conflict" };
       default:
@@ -67,7 +77,7 @@ export class IdempotencyStore {
   }
 
   async complete(claim: { key: string; fp: string }, status: number, body: string): Promise<void> {
-    await this.redis.finishIdempotency_v1(claim.key, claim.fp, "done", String(status), body, IDEMPOTENCY_TTL_MS);
+    await this.redis.finishIdempotency_v1(claim.key, claim.fp, "done", String(status), this.box.seal(body, claim.key), IDEMPOTENCY_TTL_MS);
   }
 
   async release(claim: { key: string; fp: string }): Promise<void> {
@@ -75,7 +85,7 @@ export class IdempotencyStore {
   }
 
   completion(claim: { key: string; fp: string }, status: number, body: string): IdempotencyCompletion {
-    return { key: claim.key, fp: claim.fp, status, body, ttlMs: IDEMPOTENCY_TTL_MS };
+    return { key: claim.key, fp: claim.fp, status, body: this.box.seal(body, claim.key), ttlMs: IDEMPOTENCY_TTL_MS };
   }
 }
 

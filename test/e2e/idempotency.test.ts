@@ -112,3 +112,35 @@ test("uploads too: the same file under one key is one attachment; another file u
   expect(c.status).toBe(409);
   expect(c.json.error.code).toBe("idempotency_conflict");
 });
+
+test("a replayed answer that carries a secret (a new API key's token) is kept sealed: the token is nowhere in Redis, and the replay still gives it back", async () => {
+  const h = { "idempotency-key": "new-key-with-secret" };
+  const a = await g.api("POST", "/api/v1/api-keys", { name: "idem secret" }, h);
+  expect(a.status).toBe(201);
+  const token: string = a.json.data.token;
+  expect(token).toMatch(/^smx_/);
+  const b = await g.api("POST", "/api/v1/api-keys", { name: "idem secret" }, h);
+  expect(b.text).toBe(a.text);
+  expect(b.headers.get("idempotent-replayed")).toBe("true");
+
+  // Every value of every key, of every type that can hold a string.
+  const redis = g.running.gw.redis;
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
+    cursor = next;
+    for (const k of keys) {
+      const type = await redis.type(k);
+      let text = "";
+      if (type === "string") text = (await redis.get(k)) ?? "";
+      else if (type === "hash") text = JSON.stringify(await redis.hgetall(k));
+      else if (type === "list") text = JSON.stringify(await redis.lrange(k, 0, -1));
+      else if (type === "set") text = JSON.stringify(await redis.smembers(k));
+      else if (type === "zset") text = JSON.stringify(await redis.zrange(k, 0, -1));
+      else if (type === "stream") text = JSON.stringify(await redis.xrange(k, "-", "+"));
+      if (text.includes(token) || text.includes(token.slice(4))) found.push(k);
+    }
+  } while (cursor !== "0");
+  expect(found).toEqual([]);
+});
