@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { detectMimeType } from "nodemailer/lib/mime-funcs/index.js";
 import MimeNode from "nodemailer/lib/mime-node/index.js";
 import type { ComposeAddress, ComposeAttachment, ComposeSpec } from "../types.ts";
@@ -176,18 +176,77 @@ export function baseBoundary(messageId: string): string {
  */
 export async function composeRaw(spec: ComposeSpec): Promise<Buffer> {
   const root = materialise(messageTree(spec), null, { ...NODE_OPTIONS, baseBoundary: baseBoundary(spec.messageId) });
+  // nodemailer silently leaves out a header whose value is empty or only spaces and tabs; such a
+  // value (a subject of "   ", an empty X- header) is valid and goes out as given: it is written as
+  // a placeholder here and put in place after the build.
+  const blanks = new Blanks();
   root.setHeader("From", addr(spec.from));
   if (spec.to.length) root.setHeader("To", spec.to.map(addr));
   if (spec.cc.length) root.setHeader("Cc", spec.cc.map(addr));
   if (spec.replyTo) root.setHeader("Reply-To", addr(spec.replyTo));
-  root.setHeader("Subject", spec.subject);
+  root.setHeader("Subject", blanks.hold("Subject", spec.subject) ?? spec.subject);
   root.setHeader("Message-ID", `<${spec.messageId}>`);
   root.setHeader("Date", new Date(spec.date));
   for (const [key, value] of spec.headers) {
     // ASCII values go out as given (folded only at their own spaces: a URL is never cut);
     // nodemailer encodes the others as RFC 2047 words, and formats References itself.
-    if (/^[\x20-\x7e\t]*$/.test(value) && key !== "References") root.addHeader(key, { prepared: true, value: foldAtWhitespace(key, value) });
+    const held = blanks.hold(key, value);
+    if (held) root.addHeader(key, held);
+    else if (/^[\x20-\x7e\t]*$/.test(value) && key !== "References") root.addHeader(key, { prepared: true, value: foldAtWhitespace(key, value) });
     else root.addHeader(key, value);
   }
-  return root.build();
+  return blanks.restore(await root.build());
+}
+
+/** Longest header line RFC 5322 (2.1.1) allows, without its CRLF. */
+const MAX_HEADER_LINE = 998;
+
+/**
+ * A header field whose value is empty or only spaces and tabs, as it goes out: `Name: value` as
+ * given, or, when that line would be longer than 998 octets, RFC 2047 encoded words that decode
+ * to exactly the value (folding a blank value would leave lines of nothing but whitespace, which
+ * RFC 5322 only allows as obsolete syntax).
+ */
+export function blankField(name: string, value: string): string {
+  if (value === "") return `${name}:`;
+  if (name.length + 2 + value.length <= MAX_HEADER_LINE) return `${name}: ${value}`;
+  const words: string[] = [];
+  let cur = "";
+  for (const ch of value) {
+    const enc = ch === " " ? "_" : "=09";
+    if (cur.length + enc.length > 57) {
+      words.push(cur);
+      cur = "";
+    }
+    cur += enc;
+  }
+  words.push(cur);
+  return `${name}: ${words.map((w) => `=?UTF-8?Q?${w}?=`).join("\r\n ")}`;
+}
+
+/** Blank header values held out of nodemailer's hands while it builds (see composeRaw). */
+class Blanks {
+  private readonly held = new Map<string, string>();
+  private readonly tag = `sendmux-blank-${randomUUID()}`;
+
+  /** A placeholder to give nodemailer for a blank value, or null for any other value. */
+  hold(name: string, value: string): Prepared | null {
+    if (!/^[ \t]*$/.test(value)) return null;
+    const placeholder = `${this.tag}-${this.held.size}`;
+    this.held.set(`${name}: ${placeholder}`, blankField(name, value));
+    return { prepared: true, value: placeholder };
+  }
+
+  /** The built message with every placeholder line replaced by its field. */
+  restore(raw: Buffer): Buffer {
+    if (this.held.size === 0) return raw;
+    const end = raw.indexOf("\r\n\r\n");
+    let head = raw.subarray(0, end).toString("latin1");
+    for (const [line, field] of this.held) {
+      const at = head.indexOf(line);
+      if (at < 0 || (at > 0 && head.slice(at - 2, at) !== "\r\n")) throw new Error(`the message builder did not write the ${line.slice(0, line.indexOf(":"))} header`);
+      head = head.slice(0, at) + field + head.slice(at + line.length);
+    }
+    return Buffer.concat([Buffer.from(head, "latin1"), raw.subarray(end)]);
+  }
 }

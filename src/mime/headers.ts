@@ -6,6 +6,13 @@
  * The functions here expect CRLF line ends; toCrlf() makes any message so first.
  */
 
+/**
+ * Blind-copy fields, lower-cased: never relayed, whichever provider the message goes out through.
+ * Resent-Bcc (RFC 5322 3.6.6) is Bcc for a resent message and would show the blind recipients
+ * in the same way.
+ */
+export const BLIND_FIELDS = ["bcc", "resent-bcc"];
+
 const CR = 0x0d;
 const LF = 0x0a;
 

@@ -1,4 +1,5 @@
 import addressparser from "nodemailer/lib/addressparser";
+import { BLIND_FIELDS } from "../mime/headers.ts";
 import type { Envelope } from "../types.ts";
 
 /**
@@ -6,7 +7,8 @@ import type { Envelope } from "../types.ts";
  * recipients from the To, Cc and Bcc fields of `raw` (a message without any is refused with 400
  * "Recipient address required", research §1.2) and removes Bcc from the copies recipients get.
  * The gateway's envelope decides who receives (SPEC "SMTP relay"), so:
- * - any Bcc field already in the message is dropped (SPEC: a Bcc header is never relayed);
+ * - any Bcc or Resent-Bcc field already in the message is dropped (SPEC: a Bcc header is never
+ *   relayed);
  * - envelope recipients that To and Cc do not name go into one new Bcc field, which Gmail removes;
  * - a message whose To or Cc names someone outside the envelope cannot be sent through Gmail
  *   without reaching that person, so it is refused (the caller fails it, naming the addresses).
@@ -66,7 +68,7 @@ export function gmailCopy(raw: Buffer, envelope: Envelope): GmailCopy {
   const parts: Buffer[] = [];
   if (bcc.length) parts.push(Buffer.from(`Bcc: ${bcc.join(",\r\n ")}\r\n`, "utf8"));
   let at = 0;
-  for (const f of fields.filter((x) => x.name === "bcc")) {
+  for (const f of fields.filter((x) => BLIND_FIELDS.includes(x.name))) {
     parts.push(raw.subarray(at, f.start));
     at = f.end;
   }

@@ -17,7 +17,8 @@
  * (learn.microsoft.com/graph/outlook-large-attachments).
  */
 import addressparser from "nodemailer/lib/addressparser/index.js";
-import { parseHeaderBlock, rewriteHeaders, toCrlf } from "../mime/headers.ts";
+import { BLIND_FIELDS, parseHeaderBlock, rewriteHeaders, toCrlf } from "../mime/headers.ts";
+import { decodeEncodedWords, headerText } from "../mime/header-text.ts";
 import { decodeQp, splitHeaders } from "../mime/sevenbit.ts";
 import type { Envelope } from "../types.ts";
 
@@ -61,7 +62,7 @@ export function prepareForGraph(raw: Buffer, envelope: Envelope): Prepared {
   const bcc: string[] = [];
   for (const a of envelope.to) if (!shown.has(a.toLowerCase()) && !bcc.some((b) => b.toLowerCase() === a.toLowerCase())) bcc.push(a);
   const block = parseHeaderBlock(crlf);
-  const mime = rewriteHeaders(crlf, block, ["bcc"], bcc.length ? [["Bcc", bcc.join(",\r\n ")]] : []);
+  const mime = rewriteHeaders(crlf, block, BLIND_FIELDS, bcc.length ? [["Bcc", bcc.join(",\r\n ")]] : []);
   return { ok: true, mime, bcc };
 }
 
@@ -116,7 +117,9 @@ export function parseParams(v: string): { value: string; params: Record<string, 
     const val = p.slice(eq + 1).trim();
     const m = /^([^*]+)\*(\d+)?(\*)?$/.exec(key);
     if (m) (ext[m[1]!] ??= []).push({ n: Number(m[2] ?? 0), v: val, enc: !!m[3] || m[2] === undefined });
-    else plain[key] = val;
+    // A value is header bytes (latin1 here): a name may be raw UTF-8 (RFC 6532). The boundary
+    // stays bytes, to be found in the body as written.
+    else plain[key] = key === "boundary" ? val : headerText(val);
   }
   for (const [key, pieces] of Object.entries(ext)) {
     pieces.sort((a, b) => a.n - b.n);
@@ -136,7 +139,7 @@ export function parseParams(v: string): { value: string; params: Record<string, 
     });
     plain[key] = decodeCharset(Buffer.from(bytes), charset);
   }
-  for (const k of Object.keys(plain)) plain[k] = decodeWords(plain[k]!);
+  for (const k of Object.keys(plain)) if (k !== "boundary") plain[k] = decodeEncodedWords(plain[k]!);
   return { value, params: plain };
 }
 
@@ -146,14 +149,6 @@ function decodeCharset(b: Buffer, charset: string): string {
   } catch {
     return b.toString("latin1");
   }
-}
-
-/** RFC 2047 encoded-words (filenames written that way by common clients). */
-function decodeWords(s: string): string {
-  return s.replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (_all, cs: string, enc: string, data: string) => {
-    const b = enc.toUpperCase() === "B" ? Buffer.from(data, "base64") : Buffer.from(data.replace(/_/g, " ").replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
-    return decodeCharset(b, cs.replace(/\*.*$/, ""));
-  });
 }
 
 function parseEntity(s: string, defaultType: string, depth: number): Entity {

@@ -75,6 +75,7 @@ const refused: Array<[string, (b: Body) => void, string[]]> = [
   ["an empty html_body", (b) => (b.html_body = ""), ["html_body"]],
   ["an empty text_body with no html_body", (b) => ((b.text_body = ""), delete b.html_body), ["text_body"]],
   ["a Bcc custom header", (b) => (b.custom_headers = { Bcc: "x@example.org" }), ["custom_headers.Bcc"]],
+  ["a Resent-Bcc custom header", (b) => (b.custom_headers = { "Resent-Bcc": "x@example.org" }), ["custom_headers.Resent-Bcc"]],
   ["a Subject custom header", (b) => (b.custom_headers = { Subject: "x" }), ["custom_headers.Subject"]],
   ["a Reply-To custom header", (b) => (b.custom_headers = { "Reply-To": "x@example.org" }), ["custom_headers.Reply-To"]],
   ["a custom header name with a space", (b) => (b.custom_headers = { "X-A B": "1" }), ["custom_headers.X-A B"]],

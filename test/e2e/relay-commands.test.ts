@@ -275,4 +275,41 @@ describe("the message", () => {
     expect(view.subject).toBe("bcc");
     c.close();
   });
+
+  test("Resent-Bcc is removed like Bcc (RFC 5322 3.6.6), folded lines too", async () => {
+    const submitted =
+      "Message-ID: <resent@example.com>\r\nDate: Mon, 03 Jun 2024 10:00:00 +0000\r\nFrom: sender@example.com\r\nTo: alice@example.net\r\nResent-From: sender@example.com\r\nResent-Bcc: hidden1@example.org,\r\n hidden2@example.org\r\nresent-bcc: hidden3@example.org\r\nSubject: resent\r\n\r\nResent-Bcc: this line is body\r\n";
+    const c = await loginClient(g.smtpsPort, g.token, { tls: "implicit" });
+    const id = idOf(await sendOn(c, "sender@example.com", ["alice@example.net", "hidden1@example.org"], submitted));
+    const raw = (await g.captured(id)).toString("latin1");
+    expect(raw).toBe(submitted.replace("Resent-Bcc: hidden1@example.org,\r\n hidden2@example.org\r\nresent-bcc: hidden3@example.org\r\n", ""));
+    expect(raw.split("\r\n\r\n")[0]).not.toMatch(/hidden/);
+    c.close();
+  });
+
+  test("raw UTF-8 header bytes (RFC 6532) and encoded words are text in the API, the delivery log and the outbox listing", async () => {
+    const c = await loginClient(g.smtpsPort, g.token, { tls: "implicit" });
+    const submitted = "Subject: Grüße only subject\r\nFrom: Jörg <a@example.com>\r\nTo: b@example.net\r\n\r\nhi\r\n";
+    const first = idOf(await sendOn(c, "a@example.com", ["b@example.net"], submitted));
+    const encoded = "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= =?UTF-8?B?IG9ubHkgc3ViamVjdA==?=\r\nFrom: =?UTF-8?B?SsO2cmc=?= <a@example.com>\r\nTo: =?ISO-8859-1?Q?Andr=E9?= <b@example.net>\r\n\r\nhi\r\n";
+    const second = idOf(await sendOn(c, "a@example.com", ["b@example.net"], encoded));
+    c.close();
+    const cases: Array<[string, string, string[]]> = [
+      [first, "Jörg <a@example.com>", ["b@example.net"]],
+      [second, "Jörg <a@example.com>", ["André <b@example.net>"]],
+    ];
+    for (const [id] of cases) await g.settle(id);
+    const outbox = await g.api("GET", `/api/v1/providers/${g.captureId}/outbox?limit=1000`);
+    for (const [id, from, to] of cases) {
+      const view = await g.settle(id);
+      expect({ subject: view.subject, from: view.from, to: view.to }).toEqual({ subject: "Grüße only subject", from, to });
+      const log = await g.api("GET", `/api/v1/emails/logs/dlog_${id.slice(4)}`);
+      expect(log.status).toBe(200);
+      expect(log.json.data.subject).toBe("Grüße only subject");
+      const item = outbox.json.data.find((x: { message_id: string }) => x.message_id === id);
+      expect({ subject: item.subject, from: item.from, to: item.to }).toEqual({ subject: "Grüße only subject", from, to });
+    }
+    // The message itself is relayed as it came.
+    expect((await g.captured(first)).subarray(-Buffer.byteLength(submitted)).equals(Buffer.from(submitted, "utf8"))).toBe(true);
+  });
 });

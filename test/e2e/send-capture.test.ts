@@ -38,3 +38,24 @@ test("an API send is stored, delivered to the capture outbox and reported sent",
   const item = list.json.data.find((x: any) => x.message_id === id);
   expect(item.envelope.to.sort()).toEqual(["alice@example.net", "hidden@example.org"]);
 });
+
+test("a subject of only spaces is delivered as given, single and batch (the contract's minLength 1 accepts it)", async () => {
+  const msg = { from: { email: "sender@example.com" }, to: { email: "alice@example.net" }, subject: "   ", text_body: "hi", custom_headers: { "X-Empty": "" } };
+  const one = await g.api("POST", "/api/v1/emails/send", msg);
+  expect(one.status).toBe(200);
+  const batch = await g.api("POST", "/api/v1/emails/send/batch", { messages: [msg, { ...msg, subject: "\t" }] });
+  expect(batch.status).toBe(200);
+  const sent: Array<[string, string]> = [
+    [one.json.data.message_id, "   "],
+    [batch.json.data.results[0].message_id, "   "],
+    [batch.json.data.results[1].message_id, "\t"],
+  ];
+  for (const [id, subject] of sent) {
+    const view = await g.settle(id);
+    expect(view.status).toBe("sent");
+    expect(view.subject).toBe(subject);
+    const head = (await g.captured(id)).toString("latin1").split("\r\n\r\n")[0]!;
+    expect(head).toContain(`\r\nSubject: ${subject}\r\n`);
+    expect(head).toContain("\r\nX-Empty:\r\n");
+  }
+});

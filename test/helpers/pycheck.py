@@ -327,7 +327,7 @@ def relayed_unchanged(raw, submitted):
     got = header_fields(dh)
     while got and field_name(got[0]) in TRACE_HEADERS:
         got.pop(0)
-    sub = [f for f in header_fields(sh) if field_name(f) not in ("bcc", "idempotency-key")]
+    sub = [f for f in header_fields(sh) if field_name(f) not in ("bcc", "resent-bcc", "idempotency-key")]
     sub_names = {field_name(f) for f in sub}
     for added in ("message-id", "date"):
         if added not in sub_names:

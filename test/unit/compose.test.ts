@@ -115,6 +115,28 @@ describe("composeRaw", () => {
     expect(await pycheck(raw, ["inline_cid:logo@example.com", "inline_related:logo@example.com", "mime_tree:multipart/alternative(text/plain,multipart/related(text/html,image/png))"])).toEqual([]);
   });
 
+  test("a subject of only spaces or tabs, and an empty or blank custom header, are written as given (nodemailer would drop them)", async () => {
+    for (const subject of ["   ", " ", "\t \t"]) {
+      const raw = await composeRaw(spec({ subject, headers: [["X-Blank", "  "], ["X-Empty", ""], ["X-Kept", "v"]] }));
+      const head = raw.toString("latin1").split("\r\n\r\n")[0]!;
+      expect(head).toContain(`\r\nSubject: ${subject}\r\nMessage-ID: <eml_x@gw.test>\r\n`);
+      expect(head).toContain("\r\nX-Blank:   \r\nX-Empty:\r\nX-Kept: v\r\n");
+      expect(head).not.toContain("sendmux-blank");
+      expect(await pycheck(raw, ["parses_cleanly", "crlf_only"])).toEqual([]);
+    }
+  });
+
+  test("a blank subject too long for one line becomes encoded words that decode to exactly it", async () => {
+    const subject = " ".repeat(990) + "\t".repeat(8);
+    const raw = await composeRaw(spec({ subject }));
+    expect(await pycheck(raw, ["parses_cleanly", "line_length_max:78", "encoded_words_valid:Subject", `header_equals:Subject=${subject}`])).toEqual([]);
+  });
+
+  test("a blank value is placed by the same bytes on every build", async () => {
+    const s = spec({ subject: "  ", headers: [["X-Empty", ""]] });
+    expect((await composeRaw(s)).equals(await composeRaw(s))).toBe(true);
+  });
+
   test("non-ASCII custom header values are RFC 2047 words; References is formatted as msg-ids", async () => {
     const raw = await composeRaw(spec({ headers: [["X-Note", "Grüße"], ["References", "<a@x> <b@x>"]] }));
     expect(await pycheck(raw, ["headers_7bit", "header_equals:X-Note=Grüße", "header_equals:References=<a@x> <b@x>"])).toEqual([]);

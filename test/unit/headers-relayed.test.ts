@@ -42,14 +42,49 @@ describe("prepareRelayed", () => {
     expect(parsed.subject).toBe("s");
   });
 
-  test("summaries: To mailboxes with names and groups, raw From and Subject", () => {
+  test("summaries: From, To and Cc mailboxes with names and groups, Subject with its encoded words decoded", () => {
     const m = prepareRelayed(
       b('Message-ID: <a@b.example>\r\nDate: x\r\nFrom: "Sam" <s@example.com>\r\nTo: "Doe, Jane" <jane@example.com>, bob@example.org,\r\n team: carol@example.org;\r\nSubject: =?UTF-8?Q?caf=C3=A9?=\r\n\r\n'),
       opts,
     );
-    expect(m.from).toBe('"Sam" <s@example.com>');
+    expect(m.from).toBe("Sam <s@example.com>");
     expect(m.to).toEqual(["Doe, Jane <jane@example.com>", "bob@example.org", "carol@example.org"]);
-    expect(m.subject).toBe("=?UTF-8?Q?caf=C3=A9?=");
+    expect(m.subject).toBe("café");
+  });
+
+  test("summaries: raw UTF-8 header bytes (RFC 6532) are read as UTF-8, never as latin1", () => {
+    const raw = Buffer.from("Subject: Grüße only subject\r\nFrom: Jörg <a@example.com>\r\nTo: b@example.net, \"Müller, Hans\" <h@example.net>\r\nCc: Zoë <z@example.org>\r\n\r\nhi\r\n", "utf8");
+    const m = prepareRelayed(raw, opts);
+    expect(m.subject).toBe("Grüße only subject");
+    expect(m.from).toBe("Jörg <a@example.com>");
+    expect(m.to).toEqual(["b@example.net", "Müller, Hans <h@example.net>"]);
+    expect(m.cc).toEqual(["Zoë <z@example.org>"]);
+    // The message itself keeps its bytes.
+    expect(m.raw.subarray(m.raw.length - raw.length).equals(raw)).toBe(true);
+  });
+
+  test("summaries: encoded words in names and subjects, split characters, other charsets", () => {
+    const m = prepareRelayed(
+      b("From: =?UTF-8?B?SsO2cmc=?= <a@example.com>\r\nTo: \"=?ISO-8859-1?Q?Andr=E9?=\" <d@example.net>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3?=\r\n =?UTF-8?Q?=9Fe?= and =?windows-1251?B?z/Do4uXy?=\r\n\r\n"),
+      opts,
+    );
+    expect(m.from).toBe("Jörg <a@example.com>");
+    expect(m.to).toEqual(["André <d@example.net>"]);
+    expect(m.subject).toBe("Grüße and Привет");
+  });
+
+  test("summaries: 8-bit header bytes that are not UTF-8 are read as Windows-1252, not dropped", () => {
+    const m = prepareRelayed(Buffer.concat([b("Subject: Gr"), Buffer.from([0xfc, 0xdf]), b("e\r\nFrom: no address here\r\n\r\nx")]), opts);
+    expect(m.subject).toBe("Grüße");
+    expect(m.from).toBe("no address here");
+  });
+
+  test("Resent-Bcc is removed like Bcc (RFC 5322 3.6.6), folded lines too", async () => {
+    const m = prepareRelayed(
+      b("Message-ID: <r@example.com>\r\nDate: x\r\nResent-From: s@example.com\r\nResent-Bcc: a@example.org,\r\n b@example.org\r\nRESENT-BCC : c@example.org\r\nResent-To: t@example.net\r\nSubject: s\r\n\r\nResent-Bcc: body line\r\n"),
+      opts,
+    );
+    expect(m.raw.toString("latin1")).toBe("Message-ID: <r@example.com>\r\nDate: x\r\nResent-From: s@example.com\r\nResent-To: t@example.net\r\nSubject: s\r\n\r\nResent-Bcc: body line\r\n");
   });
 
   test("rfc5322Date", () => {

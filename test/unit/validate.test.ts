@@ -102,6 +102,13 @@ describe("validateSend normalises what it accepts", () => {
     if (!r.ok) expect(r.issues.map((i) => i.field)).toEqual(["attachments.0.filename"]);
   });
 
+  test("Bcc and Resent-Bcc are refused as custom headers alike, pointing to the bcc field", () => {
+    for (const name of ["Bcc", "resent-bcc", "Resent-Bcc"]) {
+      const r = validateSend({ ...base, custom_headers: { [name]: "x@example.org" } });
+      expect(!r.ok && r.issues).toEqual([{ field: `custom_headers.${name}`, code: "invalid_key", message: expect.stringContaining("bcc field") }]);
+    }
+  });
+
   test("a header name with CR LF is shown escaped in the field path", () => {
     const r = validateSend({ ...base, custom_headers: { "X-Tag\r\nBcc": "x" } });
     expect(!r.ok && r.issues[0]!.field).toBe("custom_headers.X-Tag\\r\\nBcc");

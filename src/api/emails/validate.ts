@@ -231,6 +231,12 @@ function customHeaders(issues: Issues, v: unknown): Array<[string, string]> {
     }
     const lc = name.toLowerCase();
     const canonical = EXTRA_HEADERS_LC.get(lc);
+    if (lc === "bcc" || lc === "resent-bcc") {
+      // A Bcc header is never sent (the relay strips Bcc and Resent-Bcc alike): it would show
+      // the blind recipients to everyone.
+      issue(issues, p, "invalid_key", `${name} cannot be set as a header: it would show blind-copy recipients to everyone; put them in the bcc field instead`);
+      continue;
+    }
     if (!lc.startsWith("x-") && !canonical) {
       issue(issues, p, "invalid_key", `${name} cannot be set here; custom_headers takes X-* headers and ${EXTRA_HEADERS.join(", ")}`);
       continue;
