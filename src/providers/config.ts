@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { checkAddress } from "../api/emails/address.ts";
 import type { FieldIssue } from "../api/errors.ts";
 import type { ProviderType } from "../types.ts";
@@ -37,6 +38,23 @@ function checkUrl(v: string): string | null {
   if (u.protocol === "https:") return null;
   if (u.protocol === "http:" && LOOPBACK.test(u.hostname)) return null;
   return "expected an https:// URL (http:// only for localhost or 127.0.0.1)";
+}
+
+/**
+ * Why a service account's private_key cannot be used to sign Google's grant (RS256), or null.
+ * Parsed here, at create and PATCH, so that a damaged key is refused at once instead of failing
+ * every send later. The message names the parser's code only, never any of the key.
+ */
+function privateKeyProblem(pem: string): string | null {
+  const fix = "paste the key file's private_key unchanged, from -----BEGIN PRIVATE KEY----- to -----END PRIVATE KEY----- with its line breaks (\\n in JSON), or create a new key for the service account in the Google Cloud console";
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== "rsa") return `is a ${key.asymmetricKeyType ?? "non-RSA"} key, but a Google service account key is an RSA key: ${fix}`;
+    return null;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return `the private key cannot be read${typeof code === "string" ? ` (${code})` : ""}: ${fix}`;
+  }
 }
 
 export function parseProviderConfig(type: ProviderType, config: unknown, issues: FieldIssue[]): ParsedConfig | null {
@@ -79,6 +97,11 @@ export function parseProviderConfig(type: ProviderType, config: unknown, issues:
       const o = sa as Record<string, unknown> | null;
       if (!o || typeof o !== "object" || typeof o.client_email !== "string" || typeof o.private_key !== "string") {
         issues.push({ field: `config.${k}`, code: "invalid_type", message: "expected a service account key (JSON with client_email and private_key)" });
+        continue;
+      }
+      const keyProblem = privateKeyProblem(o.private_key);
+      if (keyProblem) {
+        issues.push({ field: `config.${k}.private_key`, code: "invalid_string", message: keyProblem });
         continue;
       }
       secrets[k] = { client_email: o.client_email, private_key: o.private_key, private_key_id: typeof o.private_key_id === "string" ? o.private_key_id : undefined };

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { gmail, type gmail_v1 } from "@googleapis/gmail";
 import { classify } from "../routing/classify.ts";
-import { GMAIL_TABLE, type GmailSignal } from "../routing/classify-gmail.ts";
+import { GMAIL_TABLE, isKeyError, type GmailSignal } from "../routing/classify-gmail.ts";
 import { DEFAULT_API_BASE_URL, GMAIL_SEND_SCOPE, gmailAuth, type GmailAuth, type GmailConfig } from "./gmail-auth.ts";
 import { gmailCopy } from "./gmail-message.ts";
 import type { OutgoingMessage, ProviderAdapter, ProviderSnapshot, SendOutcome, TestOutcome } from "./types.ts";
@@ -107,7 +107,9 @@ export class GmailAdapter implements ProviderAdapter {
     const at = `${s.command === "TOKEN" ? `Google's token endpoint (${this.auth.tokenUrl})` : `the Gmail API (${this.rootUrl})`}`;
     let lead: string;
     if (s.command === "GATEWAY") return `not sent through Gmail: ${s.response}`;
-    if (!s.status) lead = `could not reach ${at}: ${s.code}; check the network and ${s.command === "TOKEN" ? "config.token_url" : "config.api_base_url"}`;
+    if (isKeyError(s))
+      lead = "the private_key in config.service_account_json cannot be read, so no token could be requested (nothing was sent to Google): replace config with the key file's contents unchanged, private_key from -----BEGIN PRIVATE KEY----- to -----END PRIVATE KEY----- with its line breaks, or create a new key for the service account";
+    else if (!s.status) lead = `could not reach ${at}: ${s.code}; check the network and ${s.command === "TOKEN" ? "config.token_url" : "config.api_base_url"}`;
     else if (s.command === "TOKEN" && s.reason === "invalid_grant")
       lead = sa
         ? `Google refused the service account's grant for ${this.auth.mailbox}: check that the key in service_account_json is still active and that impersonate is a user of the Workspace domain`

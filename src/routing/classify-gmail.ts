@@ -26,6 +26,14 @@ const reason = (e: ProviderError) => e.reason ?? "";
 const text = (e: ProviderError) => e.response ?? "";
 const retryIn = (e: ProviderError) => (e as GmailSignal).retryAfterMs;
 
+/**
+ * Node's codes for a private key it cannot parse or use (ERR_OSSL_PEM_NO_START_LINE,
+ * ERR_OSSL_PEM_BAD_BASE64_DECODE, ERR_OSSL_UNSUPPORTED, ERR_MISSING_PASSPHRASE, …).
+ */
+const KEY_ERROR_CODE = /^ERR_(OSSL|CRYPTO)_|^ERR_MISSING_PASSPHRASE$/;
+/** The service account's private_key could not be read while signing the grant: nothing was sent to Google. */
+export const isKeyError = (e: ProviderError) => cmd(e, "TOKEN") && !e.status && KEY_ERROR_CODE.test(e.code ?? "");
+
 export const GMAIL_TABLE: ClassTable = [
   // The adapter's own checks, before anything is sent.
   { signal: "To/Cc name an address outside the envelope (Gmail would deliver to it)", cls: "permanent_recipient", match: (e) => cmd(e, "GATEWAY") && e.code === "EHEADERRCPT" },
@@ -36,6 +44,7 @@ export const GMAIL_TABLE: ClassTable = [
   { signal: "token endpoint invalid_client (unknown OAuth client or wrong secret) — RFC 6749 §5.2", cls: "auth_config", match: (e) => cmd(e, "TOKEN") && reason(e) === "invalid_client" },
   // [guess] Google's answer to a service account without domain-wide delegation for the scope.
   { signal: "token endpoint unauthorized_client (no domain-wide delegation for gmail.send)", cls: "auth_config", guess: true, match: (e) => cmd(e, "TOKEN") && reason(e) === "unauthorized_client" },
+  { signal: "service account private_key that cannot be read (ERR_OSSL_* while signing the grant; no request was made)", cls: "auth_config", match: isKeyError },
   { signal: "token endpoint without an answer (connection refused, reset, timed out, DNS)", cls: "connection", guess: true, match: (e) => cmd(e, "TOKEN") && !e.status },
   // [guess] The token endpoint's own outages and throttling are passing.
   { signal: "token endpoint 429 or 5xx", cls: "transient", guess: true, match: (e) => cmd(e, "TOKEN") && (status(e) === 429 || status(e) >= 500) },

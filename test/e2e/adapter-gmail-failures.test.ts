@@ -5,7 +5,7 @@
  * answers inside five minutes disable the provider (status error) until it is activated again.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { GMAIL_ERRORS, startFakeGoogle, type FakeGoogle } from "../helpers/fake-google.ts";
+import { GMAIL_ERRORS, SCOPE_SEND, startFakeGoogle, type FakeGoogle } from "../helpers/fake-google.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { createProvider, scopedKey, sendWith } from "../helpers/providers.ts";
 import { nextAttempt, providerView } from "../helpers/routing.ts";
@@ -108,6 +108,65 @@ describe("token endpoint", () => {
     const v = await once(token, "no token endpoint");
     expect(v.attempts[0].outcome).toBe("connection");
     expect(v.attempts[0].response).toContain("could not reach Google's token endpoint");
+  });
+});
+
+describe("service account key", () => {
+  const SA_MAILBOX = "boss-f@example.com";
+  /** The key file with its private_key damaged the way a bad copy and paste does (base64 broken). */
+  function corrupt(json: string): { json: string; key: string } {
+    const file = JSON.parse(json) as { private_key: string };
+    const lines = file.private_key.split("\n");
+    lines[3] = `${lines[3]!.slice(0, 10)}!!!!${lines[3]!.slice(14)}`;
+    file.private_key = lines.join("\n");
+    return { json: JSON.stringify(file), key: file.private_key };
+  }
+  const sa = () => google.addServiceAccount(`sa-${++n}@project.iam.gserviceaccount.com`);
+  const saConfig = (json: string) => ({ service_account_json: json, impersonate: SA_MAILBOX, token_url: google.tokenUrl, api_base_url: google.url });
+
+  test("a private_key that cannot be read is refused at create and PATCH, naming config.service_account_json.private_key", async () => {
+    const good = sa();
+    const bad = corrupt(good.json);
+    for (const json of [bad.json, JSON.stringify({ ...JSON.parse(good.json), private_key: "not a key" })]) {
+      const r = await g.api("POST", "/api/v1/providers", { type: "gmail_api", name: "bad key", config: saConfig(json) });
+      expect(r.status).toBe(422);
+      const e = r.json.error.errors.find((x: { field: string }) => x.field === "config.service_account_json.private_key");
+      expect(e, r.text).toBeDefined();
+      expect(e.message).toContain("cannot be read");
+      expect(e.message).toContain("BEGIN PRIVATE KEY");
+      expect(r.text).not.toContain(bad.key.slice(40, 80));
+    }
+    const pid = await createProvider(g, { type: "gmail_api", name: "good key", config: saConfig(good.json) });
+    const p = await g.api("PATCH", `/api/v1/providers/${pid}`, { config: saConfig(bad.json) });
+    expect(p.status).toBe(422);
+    expect(p.json.error.errors.map((x: { field: string }) => x.field)).toContain("config.service_account_json.private_key");
+  });
+
+  test("a stored key that cannot be read (saved before that check): /test and sends say so, as an auth/config fault, not the network", async () => {
+    const account = sa();
+    google.mailboxes.add(SA_MAILBOX);
+    google.delegate(account.client_email, [SCOPE_SEND]);
+    const bad = corrupt(account.json);
+    const file = JSON.parse(bad.json);
+    // Written straight to the store, as a provider created before create checked the key.
+    const rec = await g.running.gw.providers.create(
+      g.accountId,
+      { type: "gmail_api", name: "stored bad key", oauth_email: SA_MAILBOX, quotas: { per_second: null, per_minute: 1000, per_hour: null, per_day: 100000 } },
+      { config: { service_account_json: { client_email: file.client_email, private_key: file.private_key, private_key_id: file.private_key_id }, impersonate: SA_MAILBOX, token_url: google.tokenUrl, api_base_url: google.url } },
+    );
+    const t0 = google.tokenRequests.length;
+    const t = await g.api("POST", `/api/v1/providers/${rec.id}/test`);
+    expect(t.status).toBe(200);
+    expect(t.json.data.success).toBe(false);
+    expect(t.json.data.message).toContain("private_key in config.service_account_json cannot be read");
+    expect(t.json.data.message).not.toContain("could not reach");
+    expect(t.json.data.message).not.toContain("network");
+    const token = await scopedKey(g, [rec.id]);
+    const v = await once(token, "stored bad key");
+    expect(v.attempts[0].outcome).toBe("auth_config");
+    expect(v.attempts[0].response).toContain("cannot be read");
+    expect(v.attempts[0].response).not.toContain(bad.key.slice(40, 80));
+    expect(google.tokenRequests.length).toBe(t0);
   });
 });
 
