@@ -195,6 +195,30 @@ test("after the last retry fails the webhook is failing; new events are skipped 
   expect(got.verified).toBe(true);
 });
 
+test("a disabled webhook gets no test event: 409 conflict saying how to enable it; once enabled it does", async () => {
+  const h = await hook("/disabled", ["sendmux.test"]);
+  const off = await g.api("PATCH", `/api/v1/webhooks/${h.id}`, { enabled: false });
+  expect(off.status).toBe(200);
+  expect(off.json.data.enabled).toBe(false);
+  const r = await g.api("POST", `/api/v1/webhooks/${h.id}/test`);
+  expect(r.status).toBe(409);
+  expect(oas.check("/webhooks/{public_id}/test", "post", 409, r.text)).toEqual([]);
+  expect(r.json.error.code).toBe("conflict");
+  expect(r.json.error.retryable).toBe(false);
+  expect(r.json.error.message).toContain("disabled");
+  expect(r.json.error.message).toContain('"enabled": true');
+  expect(r.json.error.message).toContain("PATCH");
+  await Bun.sleep(300);
+  expect(rx.at("/disabled")).toHaveLength(0);
+  expect(await deliveries(h.id)).toEqual([]);
+  // Enabled again, the test event goes out.
+  expect((await g.api("PATCH", `/api/v1/webhooks/${h.id}`, { enabled: true })).status).toBe(200);
+  const t = await g.api("POST", `/api/v1/webhooks/${h.id}/test`);
+  expect(t.status).toBe(200);
+  const got = await waitFor(() => rx.at("/disabled")[0], "the test event once enabled");
+  expect(got.body.id).toBe(t.json.data.event_id);
+});
+
 test("an event a dead node left pending is reclaimed by another and delivered once", async () => {
   const gw = g.running.gw;
   await g.running.webhooks.stop();

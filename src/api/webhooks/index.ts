@@ -161,6 +161,10 @@ export function webhookRoutes(gw: Gateway, deliverer: WebhookDeliverer = new Web
       async (c) =>
         perWebhookIdempotent(c as RouteCtx, "test", async () => {
           const { w, accountId } = await load(c.request, c.params.public_id);
+          // "When false, no events are delivered": a test event is an event too.
+          if (!w.enabled) {
+            throw new ApiError("conflict", `webhook ${w.id} is disabled (enabled: false), so it receives no events, test events included; enable it with PATCH /api/v1/webhooks/${w.id} {"enabled": true}, then send the test again`);
+          }
           if (!w.event_types.includes("sendmux.test")) {
             throw new ApiError("conflict", `webhook ${w.id} is not subscribed to sendmux.test; add it to event_types (PATCH) to send test events`);
           }
