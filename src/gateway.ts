@@ -5,7 +5,7 @@ import { Metrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { AccountStore } from "./store/accounts.ts";
 import { ApiKeyStore } from "./store/apikeys.ts";
-import { K } from "./store/keys.ts";
+import { K, MANAGED_OWNER } from "./store/keys.ts";
 import { MessageStore } from "./store/messages.ts";
 import { LogCounters } from "./store/logs.ts";
 import { OutboxStore } from "./store/outbox.ts";
@@ -64,6 +64,21 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     now: () => opts.clock.now(),
     random: opts.random,
   });
+  const accounts = new AccountStore(opts.redis, opts.clock);
+  const messages = new MessageStore(opts.redis, opts.clock, logCounters, opts.cfg.retentionDays);
+  // A write to providers or groups can end a wait (room added, a provider back) or change what a
+  // message waits for: waiting messages are looked at again at once. A change of the managed
+  // route concerns every account. Best effort: a failure leaves them to their own wake-up time.
+  const wake = async (accountId: string) => {
+    try {
+      if (accountId !== MANAGED_OWNER) await messages.wakeWaiters(accountId);
+      else for (const a of await accounts.listIds()) await messages.wakeWaiters(a);
+    } catch (err) {
+      opts.log.warn({ component: "routing", err, account_id: accountId }, "could not wake waiting messages after a provider change; they go at their own time");
+    }
+  };
+  providers.onWrite(wake);
+  groups.onWrite(wake);
   const managed = new ManagedRoute(opts.redis, opts.clock, box, providers, caps, circuit, opts.cfg.managedDailyLimit);
   return {
     cfg: opts.cfg,
@@ -71,10 +86,10 @@ export function createGateway(opts: { cfg: Config; clock: Clock; log: Logger; re
     log: opts.log,
     redis: opts.redis,
     box,
-    accounts: new AccountStore(opts.redis, opts.clock),
+    accounts,
     keys: new ApiKeyStore(opts.redis, opts.clock),
     providers,
-    messages: new MessageStore(opts.redis, opts.clock, logCounters, opts.cfg.retentionDays),
+    messages,
     logCounters,
     outbox: new OutboxStore(opts.redis, opts.cfg.captureMaxItems),
     metrics: opts.metrics ?? new Metrics(),

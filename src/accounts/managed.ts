@@ -103,8 +103,7 @@ export class ManagedRoute {
     if (input.default_daily_limit !== null) m.hset(K.sharedLimits(id), "_default", String(input.default_daily_limit));
     await m.exec();
     await this.circuit.reset(id);
-    this.providers.invalidate(MANAGED_OWNER);
-    await this.redis.publish(K.changes(), JSON.stringify({ kind: "provider", account_id: MANAGED_OWNER }));
+    await this.providers.changed(MANAGED_OWNER);
     return { record: rec, created: !cur };
   }
 
@@ -156,7 +155,6 @@ export class ManagedRoute {
   async setAccountStatus(accountId: string, status: "active" | "inactive", reason: string | null): Promise<void> {
     if (status === "active") await this.redis.del(K.managedState(accountId));
     else await this.redis.hset(K.managedState(accountId), "status", "inactive", "status_reason", reason ?? "deactivated by this account");
-    this.providers.invalidate(accountId);
-    await this.redis.publish(K.changes(), JSON.stringify({ kind: "provider", account_id: accountId }));
+    await this.providers.changed(accountId);
   }
 }

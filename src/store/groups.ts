@@ -15,6 +15,7 @@ export interface GroupRecord {
 /** Groups live in one hash per account, cached in memory and dropped on every change. */
 export class GroupStore {
   private cache = new Map<string, GroupRecord[]>();
+  private writeListeners: Array<(accountId: string) => Promise<unknown>> = [];
 
   constructor(private readonly redis: SendmuxRedis, private readonly clock: Clock) {}
 
@@ -22,9 +23,15 @@ export class GroupStore {
     this.cache.delete(accountId);
   }
 
+  /** Called after each write made by this process (not for other processes' announcements). */
+  onWrite(fn: (accountId: string) => Promise<unknown>): void {
+    this.writeListeners.push(fn);
+  }
+
   private async changed(accountId: string): Promise<void> {
     this.invalidate(accountId);
     await this.redis.publish(K.changes(), JSON.stringify({ kind: "group", account_id: accountId }));
+    for (const fn of this.writeListeners) await fn(accountId);
   }
 
   async list(accountId: string): Promise<GroupRecord[]> {

@@ -65,6 +65,9 @@ export interface IdempotencyCompletion {
   ttlMs: number;
 }
 
+/** What a waiting message may be waiting for that a change of providers, groups or limits can end. */
+const WAKE_REASONS = new Set(["cap", "no_healthy_provider", "no_active_provider"]);
+
 export class MessageStore {
   /** How long a settled message's record is kept (its body is dropped when it settles). */
   readonly retentionMs: number;
@@ -74,18 +77,20 @@ export class MessageStore {
   }
 
   /**
-   * Messages waiting for a cap window are looked at again now, not at the window's end: after a
-   * limit was raised (an approved request, a PATCH of quotas) they use the new room before any
-   * newer message does. Only entries still scheduled are touched (ZADD XX). Returns how many.
+   * Messages waiting for room (a cap window, a healthy or an active provider) are looked at again
+   * now, not when their wait ends: after a limit was raised, a provider added, activated or
+   * deleted, or a group changed, they go out through the new room before any newer message, or
+   * say what they wait for now. Retries keep their schedule. Only entries still scheduled are
+   * touched (ZADD XX). Returns how many.
    */
-  async wakeCapWaiters(accountId: string): Promise<number> {
+  async wakeWaiters(accountId: string): Promise<number> {
     const now = this.clock.now();
     const ids = await this.redis.zrangebyscore(K.scheduled(accountId), now, "+inf");
     if (!ids.length) return 0;
     const waits = await Promise.all(ids.map((id) => this.redis.hget(K.msg(accountId, id), "waiting")));
     const wake = ids.filter((_, i) => {
       try {
-        return (JSON.parse(waits[i] ?? "null") as { reason?: string } | null)?.reason === "cap";
+        return WAKE_REASONS.has((JSON.parse(waits[i] ?? "null") as { reason?: string } | null)?.reason ?? "");
       } catch {
         return false;
       }

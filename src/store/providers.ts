@@ -24,6 +24,7 @@ export class ProviderStore {
   private cache = new Map<string, ProviderRecord[]>();
   private lastTouch = new Map<string, number>();
   private listeners: Array<(accountId: string) => void> = [];
+  private writeListeners: Array<(accountId: string) => Promise<unknown>> = [];
   /** Providers every account sees besides its own: the managed route (src/accounts/managed.ts). */
   private shared: ((accountId: string) => Promise<ProviderRecord[]>) | null = null;
 
@@ -31,6 +32,11 @@ export class ProviderStore {
 
   onChange(fn: (accountId: string) => void): void {
     this.listeners.push(fn);
+  }
+
+  /** Called after each write made by this process (not for other processes' announcements). */
+  onWrite(fn: (accountId: string) => Promise<unknown>): void {
+    this.writeListeners.push(fn);
   }
 
   /** Sets where the shared providers come from; each account's list carries them after its own. */
@@ -46,9 +52,11 @@ export class ProviderStore {
     for (const fn of this.listeners) fn(accountId);
   }
 
-  private async changed(accountId: string): Promise<void> {
+  /** After a write: drops the cached copies here, announces it to other processes, tells the write listeners. */
+  async changed(accountId: string): Promise<void> {
     this.invalidate(accountId);
     await this.redis.publish(K.changes(), JSON.stringify({ kind: "provider", account_id: accountId }));
+    for (const fn of this.writeListeners) await fn(accountId);
   }
 
   async create(accountId: string, fields: ProviderFields & { name: string; type: ProviderType }, secrets: ProviderSecrets | null): Promise<ProviderRecord> {
@@ -103,7 +111,10 @@ export class ProviderStore {
     return (await this.list(accountId)).find((p) => p.id === id) ?? null;
   }
 
-  /** Applies a change; secrets, when given, replace the sealed ones (merged with the old ones). */
+  /**
+   * Applies a change; secrets, when given, replace the sealed ones (merged with the old ones; a
+   * secret given as null is removed, e.g. `{smtp_password: null}`).
+   */
   async update(accountId: string, id: string, fields: ProviderFields, secrets: ProviderSecrets | null): Promise<ProviderRecord | null> {
     const cur = await this.getFresh(accountId, id);
     if (!cur) return null;
@@ -116,6 +127,7 @@ export class ProviderStore {
     };
     if (secrets) {
       const merged = { ...(cur.sealed ? this.box.open<ProviderSecrets>(cur.sealed, id) : {}), ...secrets };
+      for (const [k, v] of Object.entries(secrets)) if (v === null) delete merged[k];
       next.sealed = this.box.seal(merged, id);
       next.has_smtp_password = typeof merged.smtp_password === "string";
     }

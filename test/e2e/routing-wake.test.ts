@@ -51,3 +51,43 @@ test("a message whose only provider was deactivated after it was accepted waits,
   clock.advance(31_000);
   await waitFor(async () => (await status(id)).status === "sent", "it to be sent once the provider is active again");
 });
+
+test("a provider added to a group lets the messages waiting for the group's capped provider go at once", async () => {
+  const c1 = await createProvider(g, { name: "group one an hour", type: "capture", quotas: { per_hour: 1 } });
+  const grp = await g.api("POST", "/api/v1/groups", { name: "wake group", members: [{ provider_id: c1 }] });
+  expect(grp.status).toBe(201);
+  const k = await g.api("POST", "/api/v1/api-keys", { name: "wake group key", permission: "send", scope: { type: "group", group: grp.json.data.id } });
+  expect(k.status).toBe(201);
+  const key: string = k.json.data.token;
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await sendWith(g, key, msg(`group wake ${i}`))).json.data.message_id);
+  await waitFor(async () => {
+    const v = await Promise.all(ids.map(status));
+    return v.filter((x) => x.status === "sent").length === 1 && v.filter((x) => x.waiting?.reason === "cap").length === 2;
+  }, "1 sent and 2 waiting for the hour");
+  const c2 = await createProvider(g, { name: "group uncapped", type: "capture" });
+  const patch = await g.api("PATCH", `/api/v1/groups/${grp.json.data.id}`, { members: [{ provider_id: c1 }, { provider_id: c2 }] });
+  expect(patch.status).toBe(200);
+  // The clock does not move: only the provider added to the group can take them.
+  const v = await waitFor(async () => {
+    const all = await Promise.all(ids.map(status));
+    return all.every((x) => x.status === "sent") ? all : null;
+  }, "all 3 sent after a provider joined the group", 10_000);
+  expect(v.filter((x) => x.routing.provider_id === c2)).toHaveLength(2);
+});
+
+test("a message waiting for a provider that is then deleted says at once that no provider is active", async () => {
+  const c5 = await createProvider(g, { name: "deleted while they wait", type: "capture", quotas: { per_hour: 1 } });
+  const key = await scopedKey(g, [c5]);
+  await sendWith(g, key, msg("fills the hour"));
+  const id = (await sendWith(g, key, msg("waits for the deleted"))).json.data.message_id;
+  await waitFor(async () => (await status(id)).waiting?.provider_id === c5, "the second to wait for the hour of its provider");
+  expect((await g.api("DELETE", `/api/v1/providers/${c5}`)).status).toBe(200);
+  // No clock move: the deletion itself makes the message look again.
+  const s = await waitFor(async () => {
+    const x = await status(id);
+    return x.waiting?.reason === "no_active_provider" ? x : null;
+  }, "the reason to say no provider is active", 10_000);
+  expect(s.status).toBe("queued");
+  expect(s.waiting.provider_id).toBeUndefined();
+});
