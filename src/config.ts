@@ -39,6 +39,8 @@ export interface Config {
   webhookAllowHttpLoopback: boolean;
   /** One webhook request (connect, send, answer) may take this long before it counts as failed. */
   webhookTimeoutMs: number;
+  /** How long POST /providers/{id}/test waits for the provider. */
+  providerTestTimeoutMs: number;
   /** Days the per-day delivery-log counters (metrics, provider usage) are kept. */
   countersRetentionDays: number;
   /** POST /api/v1/signup creates accounts (true) or answers 403 (false, the default). */
@@ -82,6 +84,7 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_NOTICE_FROM", "noreply@<SENDMUX_HOSTNAME>", "sender address of the emails telling an account the outcome of its limit request (sent through the managed route: use an address SES has verified)"],
   ["SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK", "false", "true accepts webhook URLs http://127.0.0.1…, http://localhost… and http://[::1]… (for tests and local receivers); every other target must be https://"],
   ["SENDMUX_WEBHOOK_TIMEOUT_MS", "10000", "time one webhook request may take before it counts as a failed attempt (1000-60000)"],
+  ["SENDMUX_PROVIDER_TEST_TIMEOUT_MS", "30000", "time POST /providers/{id}/test waits for the provider before it answers success:false (1000-120000)"],
   ["SENDMUX_BENCH_NO_RATE_LIMIT", "false", "BENCHMARKING ONLY, never in production: true turns the per-key rate limit off (no Redis call, every request allowed) so `npm run bench:load` can measure what the limiter costs per request; the gateway warns at start when it is on"],
   ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
 ];
@@ -166,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const whLoopback = (env.SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK ?? "false").trim().toLowerCase();
   if (whLoopback !== "true" && whLoopback !== "false") problems.push(`SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK: expected true or false, got "${env.SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK}"`);
   const webhookTimeoutMs = parseIntIn("SENDMUX_WEBHOOK_TIMEOUT_MS", env.SENDMUX_WEBHOOK_TIMEOUT_MS, 10_000, 1000, 60_000, problems);
+  const providerTestTimeoutMs = parseIntIn("SENDMUX_PROVIDER_TEST_TIMEOUT_MS", env.SENDMUX_PROVIDER_TEST_TIMEOUT_MS, 30_000, 1000, 120_000, problems);
 
   const noRateLimit = (env.SENDMUX_BENCH_NO_RATE_LIMIT ?? "false").trim().toLowerCase();
   if (noRateLimit !== "true" && noRateLimit !== "false") problems.push(`SENDMUX_BENCH_NO_RATE_LIMIT: expected true or false (a benchmarking switch), got "${env.SENDMUX_BENCH_NO_RATE_LIMIT}"`);
@@ -191,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     captureMaxItems,
     webhookAllowHttpLoopback: whLoopback === "true",
     webhookTimeoutMs,
+    providerTestTimeoutMs,
     countersRetentionDays,
     openSignup: signup === "true",
     managedDailyLimit,

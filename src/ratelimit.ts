@@ -10,7 +10,7 @@ export interface RateInfo {
   allowed: boolean;
   limit: number;
   remaining: number;
-  /** Seconds until one more request fits (RateLimit-Reset; Retry-After when refused). */
+  /** Seconds until the oldest counted request leaves the window (RateLimit-Reset); when refused, until one more fits (Retry-After). */
   resetSec: number;
 }
 

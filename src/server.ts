@@ -15,6 +15,9 @@ import { connectRedis } from "./store/redis.ts";
 import { loadTls } from "./tls.ts";
 import { WebhookWorker } from "./webhooks/worker.ts";
 
+/** POST /api/v1/providers/{id}/test and /api/v1/webhooks/{id}/test (with or without a query). */
+const SLOW_ROUTE = /\/api\/v1\/(?:providers|webhooks)\/[^/?]+\/test\/?(?:\?|$)/;
+
 export interface RunningGateway {
   gw: Gateway;
   pool: ShardPool;
@@ -108,10 +111,14 @@ export async function startGateway(cfg: Config, opts: StartOptions = {}): Promis
     cleanups.push(() => webhooks.stop());
 
     const app = createApp(gw, pool);
+    const slowRouteSeconds = Math.ceil(Math.max(cfg.providerTestTimeoutMs, cfg.webhookTimeoutMs) / 1000) + 15;
     const http = Bun.serve({
       hostname: cfg.httpAddr.host,
       port: cfg.httpAddr.port,
-      fetch: async (req) => {
+      fetch: async (req, server) => {
+        // The test endpoints wait for an upstream (a provider, a webhook receiver) longer than
+        // Bun's 10 s idle limit would let a request live; every other request keeps that limit.
+        if (req.method === "POST" && SLOW_ROUTE.test(req.url)) server.timeout(req, slowRouteSeconds);
         const routed = withRoutableUrl(req);
         let res = await app.fetch(routed);
         const rate = requestRate.get(routed);

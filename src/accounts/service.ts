@@ -16,7 +16,8 @@ export function parseAccountBody(body: Record<string, unknown>, emailRequired: b
   for (const k of Object.keys(body)) if (k !== "email" && k !== "name") issues.push({ field: k, code: "unrecognized_keys", message: `unknown property "${k}"; an account takes email and name` });
   let name = "";
   if (typeof body.name !== "string") issues.push({ field: "name", code: "invalid_type", message: body.name === undefined ? "required" : "expected a string" });
-  else if (body.name.trim().length < 1 || body.name.length > 255) issues.push({ field: "name", code: "too_small", message: "must be 1 to 255 characters" });
+  else if (body.name.trim().length < 1) issues.push({ field: "name", code: "too_small", message: "must not be empty (1 to 255 characters)" });
+  else if (body.name.length > 255) issues.push({ field: "name", code: "too_big", message: `must be at most 255 characters (got ${body.name.length})` });
   else if (/[\r\n\u0000]/.test(body.name) || !body.name.isWellFormed()) issues.push({ field: "name", code: "invalid_string", message: "must not contain line breaks, NUL or invalid Unicode" });
   else name = body.name.trim();
   let email: string | null = null;

@@ -36,18 +36,41 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
     const fixed = hits.filter((p) => p.fixed);
     return [...new Set((fixed.length ? fixed : hits).map((p) => p.method))];
   };
+  let fixedPaths: Map<string, Set<string>> | null = null;
+  /**
+   * The methods of a path written out in full (/emails/send) when the request's method is not one
+   * of them, else null. Without this check the router would hand such a request to a pattern of
+   * that method (GET /emails/send to GET /emails/:message_id) and answer a misleading 404.
+   */
+  const wrongMethodOnFixedPath = (method: string, path: string): string[] | null => {
+    if (!fixedPaths) {
+      fixedPaths = new Map();
+      for (const r of app.routes) {
+        if (r.path.includes(":")) continue;
+        let methods = fixedPaths.get(r.path);
+        if (!methods) fixedPaths.set(r.path, (methods = new Set()));
+        methods.add(r.method);
+      }
+    }
+    const methods = fixedPaths.get(path.length > 1 ? path.replace(/\/+$/, "") : path);
+    if (!methods || methods.has(method) || (method === "HEAD" && methods.has("GET"))) return null;
+    return [...methods];
+  };
+  const methodNotAllowed = (set: Parameters<typeof errorResponse>[0], method: string, path: string, allow: string[]) =>
+    errorResponse(set, new ApiError("method_not_allowed", `${path} does not take ${method}; it takes ${allow.join(", ")}`, { headers: { allow: allow.join(", ") } }));
   const app = new Elysia()
-    .onRequest(({ set }) => {
+    .onRequest(({ set, request }) => {
       set.headers["x-request-id"] = newId("req");
+      const path = new URL(request.url).pathname;
+      const allow = wrongMethodOnFixedPath(request.method, path);
+      if (allow) return methodNotAllowed(set, request.method, path, allow);
     })
     .onError(({ code, error, set, request }) => {
       if (error instanceof ApiError) return errorResponse(set, error);
       if (code === "NOT_FOUND") {
         const path = new URL(request.url).pathname;
         const allow = allowedMethods(path);
-        if (allow.length) {
-          return errorResponse(set, new ApiError("method_not_allowed", `${path} does not take ${request.method}; it takes ${allow.join(", ")}`, { headers: { allow: allow.join(", ") } }));
-        }
+        if (allow.length) return methodNotAllowed(set, request.method, path, allow);
         return errorResponse(set, new ApiError("not_found", `no endpoint ${request.method} ${path}; see GET /api/v1/openapi.json`));
       }
       if (code === "PARSE") return errorResponse(set, new ApiError("invalid_parameter", "request body could not be parsed"));

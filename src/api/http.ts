@@ -39,11 +39,21 @@ export function weakEtag(v: unknown): string {
  * covers when part of the body is a live reading (a provider's usage counters) that should not
  * make every ETag stale.
  */
+/**
+ * Whether If-None-Match names the current representation (RFC 9110 §13.1.2): `*` always does,
+ * and tags are compared weakly (§8.8.3.2), so W/"x" and "x" are the same.
+ */
+export function ifNoneMatchHits(inm: string | null, tag: string): boolean {
+  if (!inm) return false;
+  if (inm.trim() === "*") return true;
+  const bare = tag.replace(/^W\//, "");
+  return inm.split(",").some((t) => t.trim().replace(/^W\//, "") === bare);
+}
+
 export function withEtag(request: Request, set: SetLike, data: unknown, tagOf: unknown = data): Response {
   const body = { ok: true, data, meta: { request_id: requestIdOf(set) } };
   const tag = weakEtag(tagOf);
-  const inm = request.headers.get("if-none-match");
-  if (inm && inm.split(",").map((s) => s.trim()).includes(tag)) {
+  if (ifNoneMatchHits(request.headers.get("if-none-match"), tag)) {
     return new Response(null, { status: 304, headers: { etag: tag, "x-request-id": requestIdOf(set), "cache-control": "no-store" } });
   }
   return json(set, 200, body, { etag: tag });
@@ -56,4 +66,12 @@ export function intParam(v: string | undefined, name: string, dflt: number, min:
     throw new ApiError("invalid_parameter", `${name} must be a whole number from ${min} to ${max}`, { param: name });
   }
   return Number(v);
+}
+
+/**
+ * The `pagination` member of a list answer, as the Management API document's CursorPagination
+ * says: `next_cursor` (a string) only when there is a next page; left out, never null, otherwise.
+ */
+export function cursorPagination(next: string | null | undefined): { has_more: boolean; next_cursor?: string } {
+  return next ? { has_more: true, next_cursor: next } : { has_more: false };
 }

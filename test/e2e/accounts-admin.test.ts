@@ -53,6 +53,9 @@ test("create, list with a cursor, get; bad input names the field; unknown ids 40
     expect(r.json.data.length).toBeLessThanOrEqual(2);
     seen.push(...r.json.data.map((a: { id: string }) => a.id));
     cursor = r.json.pagination.next_cursor;
+    // As the Management API document's CursorPagination: a next_cursor only while there is more.
+    if (r.json.pagination.has_more) expect(typeof cursor).toBe("string");
+    else expect(r.json.pagination).toEqual({ has_more: false });
   } while (cursor);
   expect(seen).toEqual(expect.arrayContaining([g.accountId, ...made]));
   expect(new Set(seen).size).toBe(seen.length);
@@ -61,6 +64,19 @@ test("create, list with a cursor, get; bad input names the field; unknown ids 40
   expect(one.json.data).toMatchObject({ id: made[0], name: "one", email: "one@example.org", status: "active" });
   expect((await op("GET", "/admin/v1/accounts/acct_aaaaaaaaaaaaaaaaaaaaaaaa")).status).toBe(404);
   expect((await g.api("GET", "/admin/v1/accounts")).status).toBe(401);
+  const requests = await op("GET", "/admin/v1/limit-requests");
+  expect(requests.status).toBe(200);
+  expect(requests.json.pagination).toEqual({ has_more: false });
+});
+
+test("a name too long is too_big (as every other length error), an empty one too_small", async () => {
+  const long = await op("POST", "/admin/v1/accounts", { name: "x".repeat(5000) });
+  expect(long.status).toBe(422);
+  expect(long.json.error.errors).toEqual([{ field: "name", code: "too_big", message: expect.stringContaining("at most 255 characters") }]);
+  expect(long.json.error.errors[0].message).toContain("5000");
+  const empty = await op("POST", "/admin/v1/accounts", { name: "   " });
+  expect(empty.status).toBe(422);
+  expect(empty.json.error.errors).toEqual([{ field: "name", code: "too_small", message: expect.stringContaining("empty") }]);
 });
 
 test("a suspended account's keys get 403 over HTTP and are refused by the relay; unsuspend restores them", async () => {

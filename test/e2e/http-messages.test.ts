@@ -74,6 +74,9 @@ describe("GET /api/v1/emails/{id}", () => {
     expect(again.headers.get("etag")).toBe(etag);
     const other = await g.api("GET", `/api/v1/emails/${id}`, undefined, { "if-none-match": 'W/"something-else"' });
     expect(other.status).toBe(200);
+    // `*` names any current representation, and tags compare weakly (RFC 9110 §13.1.2, §8.8.3.2).
+    expect((await g.api("GET", `/api/v1/emails/${id}`, undefined, { "if-none-match": "*" })).status).toBe(304);
+    expect((await g.api("GET", `/api/v1/emails/${id}`, undefined, { "if-none-match": `"x", ${etag.slice(2)}` })).status).toBe(304);
   });
 
   test("an unknown id is 404 not_found", async () => {
@@ -83,6 +86,23 @@ describe("GET /api/v1/emails/{id}", () => {
       expect(r.json.error.code).toBe("not_found");
       expect(r.json.meta.request_id).toBe(r.headers.get("x-request-id"));
     }
+  });
+
+  test("GET on a POST-only path under /emails is 405 with Allow: POST, not a lookup of a message named like the path", async () => {
+    for (const path of ["/api/v1/emails/send", "/api/v1/emails/send/", "/api/v1/emails/send/batch", "/api/v1/emails/attachments", "/api/v1/emails/attachment-uploads"]) {
+      const r = await g.api("GET", path);
+      expect({ path, status: r.status }).toEqual({ path, status: 405 });
+      expect(r.json.error.code).toBe("method_not_allowed");
+      expect(r.json.error.message).toContain("it takes POST");
+      expect(r.headers.get("allow")).toBe("POST");
+      expect(r.json.meta.request_id).toBe(r.headers.get("x-request-id"));
+    }
+    // The paths themselves still work with their own method, and a message id is still looked up.
+    const id = await send();
+    expect((await g.api("GET", `/api/v1/emails/${id}`)).status).toBe(200);
+    const p = await g.api("DELETE", "/api/v1/providers/usage");
+    expect(p.status).toBe(405);
+    expect(p.headers.get("allow")).toBe("GET");
   });
 
   test("a send key sees its own messages and no one else's", async () => {

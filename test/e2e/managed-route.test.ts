@@ -158,6 +158,14 @@ test("the 51st message of the day waits for 00:00 UTC", async () => {
     provider_id: routeId, daily_limit: 50, sent_today: 50, threshold_usage: 40, usage_ratio: 1, is_near_limit: true, can_request_increase: true, pending_request_id: null,
   });
   expect(limits.json.data.sending_accounts).toMatchObject({ resource_type: "sending_accounts", usage: 0, is_at_limit: false });
+  // The route's own view shows each account its own sends only, never the others' traffic.
+  const mine = await as(capped.token)("GET", `/api/v1/providers/${routeId}`);
+  expect(mine.json.data.usage).toEqual({ second: null, minute: null, hour: null, day: 50 });
+  const other = await signup("bystander@example.org");
+  const theirs = await as(other.token)("GET", `/api/v1/providers/${routeId}`);
+  expect(theirs.json.data.usage).toEqual({ second: null, minute: null, hour: null, day: 0 });
+  const listed = await as(other.token)("GET", "/api/v1/providers");
+  expect(listed.json.data.find((p: { id: string }) => p.id === routeId).usage.day).toBe(0);
 });
 
 test("an account with its own provider in scope spills to it when the managed route is at its limit", async () => {
@@ -218,6 +226,17 @@ test("increase requests: the 80% rule, one pending at a time, cancel; approve an
   expect(noLimit.status).toBe(422);
   expect(noLimit.json.error.param).toBe("daily_limit");
   expect((await op("POST", "/admin/v1/limit-requests/slir_aaaaaaaaaaaaaaaaaaaaaaaa/approve", { daily_limit: 70 })).status).toBe(404);
+  // Approving raises the limit: a daily_limit at or below the current 50 is refused, naming both.
+  for (const lower of [3, 50]) {
+    const r = await op("POST", `/admin/v1/limit-requests/${rid}/approve`, { daily_limit: lower });
+    expect(r.status).toBe(422);
+    expect(r.json.error.param).toBe("daily_limit");
+    expect(r.json.error.message).toContain("50");
+    expect(r.json.error.message).toContain(String(lower));
+    expect(r.json.error.message).toContain("deny");
+  }
+  expect((await op("GET", "/admin/v1/limit-requests?status=pending")).json.data.map((r: { id: string }) => r.id)).toContain(rid);
+  expect((await call("GET", "/api/v1/providers/limits")).json.data.shared_amazon_ses.daily_limit).toBe(50);
 
   const approved = await op("POST", `/admin/v1/limit-requests/${rid}/approve`, { daily_limit: 70, note: "Welcome aboard" });
   expect(approved.status).toBe(200);

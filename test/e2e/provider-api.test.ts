@@ -4,6 +4,7 @@ import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/net.ts";
 import { startSink, type Sink } from "../helpers/sink.ts";
 import { scopedKey, sendWith } from "../helpers/providers.ts";
+import { OasValidator, loadReference } from "../helpers/oas.ts";
 
 setDefaultTimeout(30_000);
 
@@ -126,6 +127,10 @@ describe("bad input", () => {
     ["unknown quota window", { quotas: { per_week: 10 } }, "quotas.per_week"],
     ["quotas not an object", { quotas: "lots" }, "quotas"],
     ["quota as a string", { quotas: { per_second: "5" } }, "quotas.per_second"],
+    ["quota beyond 2^53", { quotas: { per_minute: 1e20 } }, "quotas.per_minute"],
+    ["quota above 1,000,000,000", { quotas: { per_day: 1_000_000_001 } }, "quotas.per_day"],
+    ["range max above 1,000,000,000", { quotas: { per_hour: { min: 1, max: 2 ** 53 } } }, "quotas.per_hour.max"],
+    ["range min above 1,000,000,000", { quotas: { per_hour: { min: 1e20, max: 1e20 } } }, "quotas.per_hour.min"],
     ["empty name", { name: "" }, "name"],
     ["name not a string", { name: 123 }, "name"],
     ["name with a line break", { name: "a\r\nb" }, "name"],
@@ -141,6 +146,20 @@ describe("bad input", () => {
       await expect422(smtpBody(patch), field);
     });
   }
+
+  test("a cap above 1,000,000,000 per window is refused saying so; exactly 1,000,000,000 is accepted", async () => {
+    const r = await expect422(smtpBody({ quotas: { per_minute: 1e20 } }), "quotas.per_minute");
+    const e = r.json.error.errors.find((x: { field: string }) => x.field === "quotas.per_minute");
+    expect(e.code).toBe("too_big");
+    expect(e.message).toContain("1000000000");
+    const r2 = await expect422(smtpBody({ quotas: { per_day: { min: 5, max: 1e20 } } }), "quotas.per_day.max");
+    expect(r2.json.error.errors.find((x: { field: string }) => x.field === "quotas.per_day.max").code).toBe("too_big");
+    const id = (await api("POST", "/api/v1/providers", smtpBody({ name: "big caps", quotas: { per_day: 1_000_000_000, per_hour: { min: 1, max: 1_000_000_000 } } }))).json.data.id;
+    const got = (await api("GET", `/api/v1/providers/${id}`)).json.data;
+    expect(got.quotas.per_day).toEqual({ min: 1_000_000_000, max: 1_000_000_000 });
+    expect(got.quotas.per_hour).toEqual({ min: 1, max: 1_000_000_000 });
+    await expect422({ quotas: { per_second: 2 ** 60 } }, "quotas.per_second", "PATCH", `/api/v1/providers/${id}`);
+  });
 
   test("username without a password → 422 naming smtp_password", async () => {
     const { smtp_password: _, ...rest } = smtpBody();
@@ -197,6 +216,39 @@ describe("bad input", () => {
 });
 
 describe("update, If-Match, delete", () => {
+  test("PATCH ends only in credential states create allows: both null removes them; one alone is 422 naming it", async () => {
+    const id = (await api("POST", "/api/v1/providers", smtpBody({ name: "creds" }))).json.data.id;
+    const path = `/api/v1/providers/${id}`;
+    const stored = async () => g.running.gw.providers.secretsOf((await g.running.gw.providers.get(g.accountId, id))!);
+    // Clearing one while the other stays would leave a username without a password, or the reverse.
+    const u = await expect422({ smtp_username: null }, "smtp_username", "PATCH", path);
+    expect(u.json.error.message).toContain("smtp_password");
+    expect(u.json.error.message).toContain("null");
+    const p = await expect422({ smtp_password: null }, "smtp_password", "PATCH", path);
+    expect(p.json.error.message).toContain("smtp_username");
+    let now = (await api("GET", path)).json.data;
+    expect(now).toMatchObject({ smtp_username: "mailer", has_smtp_password: true });
+    expect((await stored()).smtp_password).toBe(PASSWORD);
+    // Both together: the credentials are gone, for an upstream without AUTH.
+    const cleared = await api("PATCH", path, { smtp_username: null, smtp_password: null });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.data).toMatchObject({ smtp_username: null, has_smtp_password: false });
+    expect(await stored()).not.toHaveProperty("smtp_password");
+    // Without credentials, giving only one of them is refused as at create.
+    await expect422({ smtp_username: "mailer" }, "smtp_password", "PATCH", path);
+    await expect422({ smtp_password: PASSWORD }, "smtp_username", "PATCH", path);
+    now = (await api("GET", path)).json.data;
+    expect(now).toMatchObject({ smtp_username: null, has_smtp_password: false });
+    // Both again: back to AUTH, and /test logs in with them.
+    const back = await api("PATCH", path, { smtp_username: "mailer", smtp_password: PASSWORD });
+    expect(back.status).toBe(200);
+    expect(back.json.data).toMatchObject({ smtp_username: "mailer", has_smtp_password: true });
+    expect((await api("POST", `${path}/test`)).json.data.success).toBe(true);
+    // Changing one of them while the other stays stored is fine.
+    const renamed = await api("PATCH", path, { smtp_username: "mailer2" });
+    expect(renamed.json.data).toMatchObject({ smtp_username: "mailer2", has_smtp_password: true });
+  });
+
   test("PATCH with a stale If-Match is 409; with the current ETag or * it applies", async () => {
     const id = (await api("POST", "/api/v1/providers", smtpBody({ name: "cas" }))).json.data.id;
     const tag = (await api("GET", `/api/v1/providers/${id}`)).headers.get("etag")!;
@@ -250,6 +302,22 @@ describe("listing", () => {
       cursor = page.json.pagination.has_more ? page.json.pagination.next_cursor : null;
     }
     expect(seen).toEqual([...all, added]);
+  });
+
+  test("the last page leaves next_cursor out (the reference's CursorPagination: a string, never null)", async () => {
+    const cursorPagination = new OasValidator(loadReference("sendmux-openapi-app.json"), "https://schemas.sendmux.test/app-pagination.json").component("CursorPagination");
+    const lists = ["/api/v1/providers?limit=100", `/api/v1/providers/${g.captureId}/outbox?limit=1000`, "/api/v1/api-keys?limit=100", "/api/v1/groups?limit=100"];
+    for (const path of lists) {
+      const r = await api("GET", path);
+      expect(r.status, path).toBe(200);
+      expect(r.json.pagination, path).toEqual({ has_more: false });
+      expect(r.text, path).not.toContain('"next_cursor":null');
+      expect(cursorPagination(r.json.pagination), path).toBe(true);
+    }
+    const first = await api("GET", "/api/v1/providers?limit=1");
+    expect(first.json.pagination.has_more).toBe(true);
+    expect(typeof first.json.pagination.next_cursor).toBe("string");
+    expect(cursorPagination(first.json.pagination)).toBe(true);
   });
 
   test("status and type filters", async () => {

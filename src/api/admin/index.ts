@@ -11,7 +11,7 @@ import { parseProviderConfig } from "../../providers/config.ts";
 import { storeReading } from "../../providers/ses-account.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError, type FieldIssue } from "../errors.ts";
-import { intParam, ok } from "../http.ts";
+import { cursorPagination, intParam, ok } from "../http.ts";
 import type { Account } from "../../types.ts";
 
 const REQUEST_STATUSES: Array<LimitRequest["status"]> = ["pending", "approved", "denied", "cancelled"];
@@ -90,7 +90,7 @@ export function adminRoutes(gw: Gateway, pool: ShardPool | null) {
       throw new ApiError("conflict", `limit request ${id} is already ${r.request?.status}; only a pending request can be approved or denied`);
     }
     // A raised limit is used first by the messages already waiting for it.
-    if (r.request.status === "approved") await gw.messages.wakeCapWaiters(owner);
+    if (r.request.status === "approved") await gw.messages.wakeWaiters(owner);
     return { owner, request: r.request };
   };
 
@@ -139,7 +139,7 @@ export function adminRoutes(gw: Gateway, pool: ShardPool | null) {
       }
       const page = all.slice(0, limit);
       const next = all.length > limit ? accountCursor(page[page.length - 1]!) : null;
-      return ok(set, page.map(accountItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+      return ok(set, page.map(accountItem), 200, {}, { pagination: cursorPagination(next) });
     })
     .get("/accounts/:id", async ({ set, params }) => ok(set, await accountView(await loadAccount(params.id))))
     .post(
@@ -216,7 +216,7 @@ export function adminRoutes(gw: Gateway, pool: ShardPool | null) {
       if (query.cursor !== undefined && !/^slir_[a-z0-9]{24}$/.test(query.cursor)) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
       const page = await gw.limitRequests.listAll({ status: query.status as LimitRequest["status"] | undefined, limit, cursor: query.cursor ?? null });
       if (!page) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
-      return ok(set, page.items, 200, {}, { pagination: { has_more: page.next !== null, next_cursor: page.next } });
+      return ok(set, page.items, 200, {}, { pagination: cursorPagination(page.next) });
     })
     .post(
       "/limit-requests/:id/approve",
@@ -227,6 +227,18 @@ export function adminRoutes(gw: Gateway, pool: ShardPool | null) {
         const dailyLimit = dailyLimitField(issues, "daily_limit", body.daily_limit, true);
         const note = noteField(issues, body.note, false);
         if (issues.length) throw validationError(issues);
+        // An increase request is approved by raising the limit: never to the current one or below.
+        const requestOwner = /^slir_[a-z0-9]{24}$/.test(params.id) ? await gw.limitRequests.ownerOf(params.id) : null;
+        const current = requestOwner ? await gw.managed.limitOf(requestOwner) : null;
+        if (current && dailyLimit! <= current.daily_limit) {
+          throw validationError([
+            {
+              field: "daily_limit",
+              code: "too_small",
+              message: `must be above the account's current limit of ${current.daily_limit} messages per day (got ${dailyLimit}): approving an increase request raises the limit; to keep it as it is, deny the request instead (POST /admin/v1/limit-requests/${params.id}/deny with a note)`,
+            },
+          ]);
+        }
         const { owner, request: settled } = await settle(params.id, { status: "approved", approved_daily_limit: dailyLimit!, decision_note: note });
         await gw.managed.setLimit(owner, dailyLimit!);
         const notice = await notify(owner, settled);

@@ -5,7 +5,7 @@ import type { ApiKeyRecord, Permission, Scope } from "../../types.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError, type FieldIssue } from "../errors.ts";
-import { intParam, ok } from "../http.ts";
+import { cursorPagination, intParam, ok } from "../http.ts";
 import { withGroupLock } from "../groups/service.ts";
 
 export function apiKeyItem(k: ApiKeyRecord) {
@@ -68,7 +68,7 @@ export function apiKeyRoutes(gw: Gateway) {
       }
       const page = keys.slice(start, start + limit);
       const next = keys[start + limit]?.id ?? null;
-      return ok(set, page.map(apiKeyItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+      return ok(set, page.map(apiKeyItem), 200, {}, { pagination: cursorPagination(next) });
     })
     .post(
       "/api-keys",

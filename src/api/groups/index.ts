@@ -5,7 +5,7 @@ import type { GroupRecord } from "../../store/groups.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
-import { intParam, ok, withEtag } from "../http.ts";
+import { cursorPagination, intParam, ok, withEtag } from "../http.ts";
 import { groupItem, parseGroupBody } from "./model.ts";
 import { groupContext, keysScopedTo, withGroupLock } from "./service.ts";
 
@@ -48,7 +48,7 @@ export function groupRoutes(gw: Gateway) {
       }
       const page = all.slice(0, limit);
       const next = all.length > limit ? listCursor(page[page.length - 1]!) : null;
-      return ok(set, page.map(groupItem), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+      return ok(set, page.map(groupItem), 200, {}, { pagination: cursorPagination(next) });
     })
     .post(
       "/groups",

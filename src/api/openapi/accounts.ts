@@ -145,7 +145,7 @@ export const accountPaths: Record<string, PathItem> = {
   },
   "/admin/v1/limit-requests/{id}/approve": {
     servers: root,
-    post: adminOp("extAdminApproveLimitRequest", "Approve a limit request", "Sets the account's daily limit and emails the outcome through the gateway.", { ...ok200(ref("LimitDecision"), "Approved"), ...errors({ 400: "Malformed request", 404: "Unknown request", 409: "Not pending", 422: "Validation error" }) }, { parameters: [pathId("id", "^slir_[a-z0-9]{24}$", "Request ID")], ...decisionBody({ daily_limit: { maximum: 10_000_000, minimum: 1, type: "integer" }, note: { maxLength: 2000, type: "string" } }, ["daily_limit"]) }),
+    post: adminOp("extAdminApproveLimitRequest", "Approve a limit request", "Raises the account's daily limit to `daily_limit` and emails the outcome through the gateway. `daily_limit` must be above the account's current limit (422 naming it otherwise; deny the request to keep the limit).", { ...ok200(ref("LimitDecision"), "Approved"), ...errors({ 400: "Malformed request", 404: "Unknown request", 409: "Not pending", 422: "Validation error, or a daily_limit not above the current limit" }) }, { parameters: [pathId("id", "^slir_[a-z0-9]{24}$", "Request ID")], ...decisionBody({ daily_limit: { maximum: 10_000_000, minimum: 1, type: "integer" }, note: { maxLength: 2000, type: "string" } }, ["daily_limit"]) }),
   },
   "/admin/v1/limit-requests/{id}/deny": {
     servers: root,

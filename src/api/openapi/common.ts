@@ -66,10 +66,12 @@ export const notModified: Schema = {
 
 export const pathId = (name: string, pattern: string, description: string): Schema => ({ description, in: "path", name, required: true, schema: { pattern, type: "string" } });
 
+/** The Management API document's CursorPagination: `next_cursor` only when there is a next page (never null). */
 export const pagination: Schema = {
   additionalProperties: false,
-  properties: { has_more: { type: "boolean" }, next_cursor: { type: ["string", "null"] } },
-  required: ["has_more", "next_cursor"],
+  description: "`next_cursor` is present only while `has_more` is true; pass it back unchanged as `cursor` for the next page.",
+  properties: { has_more: { type: "boolean" }, next_cursor: { type: "string" } },
+  required: ["has_more"],
   type: "object",
 };
 

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { requestIdOf, weakEtag } from "../http.ts";
+import { ifNoneMatchHits, requestIdOf, weakEtag } from "../http.ts";
 import { buildDocument, type OpenApiDocument } from "./document.ts";
 import { renderDocs } from "./html.ts";
 import pkg from "../../../package.json" with { type: "json" };
@@ -24,20 +24,12 @@ function served() {
   return built;
 }
 
-function matches(inm: string | null, tag: string): boolean {
-  if (!inm) return false;
-  if (inm.trim() === "*") return true;
-  // Weak comparison (RFC 9110 §8.8.3.2): W/"x" and "x" name the same entity here.
-  const bare = tag.replace(/^W\//, "");
-  return inm.split(",").some((t) => t.trim().replace(/^W\//, "") === bare);
-}
-
 export function openApiRoutes() {
   return new Elysia()
     .get("/api/v1/openapi.json", ({ request, set }) => {
       const s = served();
       const headers = { etag: s.etag, "cache-control": "public, max-age=3600", "x-request-id": requestIdOf(set) };
-      if (matches(request.headers.get("if-none-match"), s.etag)) return new Response(null, { status: 304, headers });
+      if (ifNoneMatchHits(request.headers.get("if-none-match"), s.etag)) return new Response(null, { status: 304, headers });
       return new Response(s.json, { status: 200, headers: { ...headers, "content-type": "application/json; charset=utf-8" } });
     })
     .get("/docs", ({ set }) => {

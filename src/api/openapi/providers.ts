@@ -5,9 +5,10 @@ import { EXT, cursorParams, envelope, errors, idempotencyKeyParam, ifNoneMatchPa
  * are validated by hand in src/api/providers/model.ts (parseProviderBody) and implement
  * ProviderCreateRequest / ProviderUpdateRequest; responses are providerItem plus EXT health and usage.
  */
+const capValue: Schema = { maximum: 1_000_000_000, minimum: 1, type: "integer" };
 const quota: Schema = {
-  description: "A whole-number cap, a {min, max} range, or null (no cap). Responses always give a range or null.",
-  anyOf: [{ minimum: 1, type: "integer" }, { additionalProperties: false, properties: { min: { minimum: 1, type: "integer" }, max: { minimum: 1, type: "integer" } }, required: ["min", "max"], type: "object" }, { type: "null" }],
+  description: "A whole-number cap, a {min, max} range, or null (no cap). Responses always give a range or null. EXT: every value is at most 1,000,000,000 sends per window (422 naming the field above that).",
+  anyOf: [capValue, { additionalProperties: false, properties: { min: capValue, max: capValue }, required: ["min", "max"], type: "object" }, { type: "null" }],
 };
 const quotas: Schema = {
   additionalProperties: false,
@@ -23,8 +24,13 @@ const writable: Record<string, Schema> = {
   smtp_host: nstr,
   smtp_port: { maximum: 65535, minimum: 1, type: ["integer", "null"] },
   smtp_protocol: { enum: ["tls", "ssl", "none", "starttls", null], type: ["string", "null"] },
-  smtp_username: nstr,
-  smtp_password: { description: "Write-only", type: ["string", "null"], writeOnly: true },
+  smtp_username: {
+    description: "Goes with smtp_password: give both, or neither for an upstream without AUTH (EXT). EXT: in a PATCH, null together with `smtp_password: null` removes the credentials; null for one of them alone, or a PATCH that would leave one without the other, is 422 naming the field.",
+    maxLength: 255,
+    minLength: 1,
+    type: ["string", "null"],
+  },
+  smtp_password: { description: "Write-only. Goes with smtp_username (see there); EXT: null only together with `smtp_username: null`, to remove the credentials.", maxLength: 500, minLength: 1, type: ["string", "null"], writeOnly: true },
   smtp_tls_verify: { description: "EXT: verify the upstream's certificate (default true)", type: "boolean" },
   from_email: nstr,
   from_name: nstr,
@@ -81,7 +87,12 @@ export const providerSchemas: Record<string, Schema> = {
         properties: { state: { enum: ["ok", "paused", "disabled"], type: "string" }, reason: nstr, class: nstr, until: { format: "date-time", type: ["string", "null"] }, recent_failures: { type: "integer" } },
         type: "object",
       },
-      usage: { ...EXT, description: "Sends counted in the current second, minute, hour and day windows", properties: { second: { type: "integer" }, minute: { type: "integer" }, hour: { type: "integer" }, day: { type: "integer" } }, type: "object" },
+      usage: {
+        ...EXT,
+        description: "Sends counted in the current second, minute, hour and day windows. On the shared managed route: your own sends of the current UTC day in `day`, and null in the shorter windows (counted for all accounts together, not shown).",
+        properties: { second: { type: ["integer", "null"] }, minute: { type: ["integer", "null"] }, hour: { type: ["integer", "null"] }, day: { type: "integer" } },
+        type: "object",
+      },
     },
     required: ["id", "name", "type", "status", "quotas", "created_at", "updated_at"],
     type: "object",

@@ -303,7 +303,7 @@ export const webhookPaths: Record<string, PathItem> = {
   },
   "/webhooks/{public_id}/test": {
     post: {
-      description: "Publishes a synthetic `sendmux.test` event to this webhook subscription. The subscription must include `\"sendmux.test\"` in `event_types`, and mailbox filters do not block the test delivery. Returns the generated `event_id` so you can correlate the `X-Sendmux-Event-Id` header on your endpoint.\n\nSupply an `Idempotency-Key` header to safely retry on network errors — replays under the same key return the original `event_id` rather than publishing a second test event.\n\nThis gateway delivers the test event within the request (at most SENDMUX_WEBHOOK_TIMEOUT_MS, 10 s by default); the attempt is listed in the deliveries before the answer, and its result is in the EXT `X-Sendmux-Delivery-Result` header.",
+      description: "Publishes a synthetic `sendmux.test` event to this webhook subscription. The subscription must include `\"sendmux.test\"` in `event_types`, and mailbox filters do not block the test delivery. Returns the generated `event_id` so you can correlate the `X-Sendmux-Event-Id` header on your endpoint.\n\nSupply an `Idempotency-Key` header to safely retry on network errors — replays under the same key return the original `event_id` rather than publishing a second test event.\n\nThis gateway delivers the test event within the request (at most SENDMUX_WEBHOOK_TIMEOUT_MS, 10 s by default); the attempt is listed in the deliveries before the answer, and its result is in the EXT `X-Sendmux-Delivery-Result` header.\n\nA disabled webhook (`enabled: false`) receives no events, test events included: the answer is `409 conflict`, and nothing is delivered or recorded; enable it with `PATCH /webhooks/{public_id}` `{\"enabled\": true}` first.",
       operationId: "managementTestWebhook",
       parameters: [
         { in: "path", name: "public_id", required: true, schema: { description: "Webhook public ID", type: "string" } },
@@ -351,7 +351,7 @@ export const webhookPaths: Record<string, PathItem> = {
           },
         },
         "404": { content: errorContent, description: "Subscription not found" },
-        "409": { content: errorContent, description: "`Idempotency-Key` was replayed against a different webhook (`idempotency_conflict`) or the webhook is not subscribed to `sendmux.test` (`conflict`)." },
+        "409": { content: errorContent, description: "`Idempotency-Key` was replayed against a different webhook (`idempotency_conflict`), or the webhook is not subscribed to `sendmux.test` or is disabled (`enabled: false`) (`conflict`)." },
         "503": { content: errorContent, description: "Event publish service is unavailable." },
         "401": { content: errorContent, description: "Authentication required", "x-sendmux-ext": true },
         "403": { content: errorContent, description: "Insufficient permissions (needs a `full` key)", "x-sendmux-ext": true },

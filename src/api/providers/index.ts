@@ -7,7 +7,7 @@ import type { Health } from "../../routing/circuit.ts";
 import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
-import { intParam, json, ok, weakEtag, withEtag } from "../http.ts";
+import { cursorPagination, intParam, json, ok, weakEtag, withEtag } from "../http.ts";
 import { providerItem, parseProviderBody } from "./model.ts";
 import { withGroupLock } from "../groups/service.ts";
 import { storeReading } from "../../providers/ses-account.ts";
@@ -44,8 +44,18 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
     if (!p) throw new ApiError("not_found", `provider ${id} was not found`);
     return { p, accountId: ctx.accountId };
   }
-  /** The documented item plus EXT `health` and `usage` (sends counted in the current windows). */
-  async function view(p: ProviderRecord) {
+  /**
+   * The documented item plus EXT `health` and `usage` (sends counted in the current windows), as
+   * `accountId` may see it. The managed route is shared by every account: an account sees its own
+   * sends of the current UTC day and nothing of the others' (the shorter windows are counted for
+   * the route as a whole, so they are null here), and its health without the upstream's reply
+   * text, which can name another account's sender or recipients.
+   */
+  async function view(p: ProviderRecord, accountId: string) {
+    if (p.is_shared) {
+      const [rec, health, day] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.sharedSentToday(p.id, accountId)]);
+      return { ...providerItem(rec), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the operator has been told` : null }, usage: { second: null, minute: null, hour: null, day } };
+    }
     const [rec, health, usage] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.usage(p.id)]);
     return { ...providerItem(rec), health: healthView(health), usage };
   }
@@ -86,7 +96,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       }
       const page = all.slice(0, limit);
       const next = all.length > limit ? listCursor(page[page.length - 1]!) : null;
-      return ok(set, await Promise.all(page.map(view)), 200, {}, { pagination: { has_more: next !== null, next_cursor: next } });
+      return ok(set, await Promise.all(page.map((p) => view(p, ctx.accountId))), 200, {}, { pagination: cursorPagination(next) });
     })
     .post(
       "/providers",
@@ -98,13 +108,13 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (!r.ok) throw validationError(r.issues);
         const rec = await gw.providers.create(ctx.accountId, r.value.fields as Parameters<typeof gw.providers.create>[1], r.value.secrets);
         readAccount(rec);
-        return ok(set, await view(rec), 201, { location: `/api/v1/providers/${rec.id}` });
+        return ok(set, await view(rec, ctx.accountId), 201, { location: `/api/v1/providers/${rec.id}` });
       }),
       { parse: "none" },
     )
     .get("/providers/:id", async ({ request, set, params }) => {
-      const { p } = await load(request, params.id);
-      const v = await view(p);
+      const { p, accountId } = await load(request, params.id);
+      const v = await view(p, accountId);
       return withEtag(request, set, v, tagged(v));
     })
     .patch(
@@ -114,7 +124,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (p.is_shared) throw new ApiError("validation_error", "the shared managed route cannot be edited; use activate or deactivate", { param: "id" });
         const ifMatch = request.headers.get("if-match");
         if (ifMatch && ifMatch.trim() !== "*") {
-          const cur = weakEtag(tagged(await view(p)));
+          const cur = weakEtag(tagged(await view(p, accountId)));
           const given = ifMatch.split(",").map((t) => t.trim());
           if (!given.includes(cur!)) throw new ApiError("conflict", "the provider changed since your GET (If-Match does not match its ETag); fetch it again and retry with the new ETag");
         }
@@ -125,9 +135,8 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (!rec) throw new ApiError("not_found", `provider ${params.id} was not found`);
         void closeWarm(p.id);
         if (r.value.secrets) readAccount(rec);
-        // New caps (or weights) apply at once to messages waiting for a cap window.
-        if (body.quotas !== undefined || body.percentage !== undefined) await gw.messages.wakeCapWaiters(accountId);
-        return ok(set, await view(rec));
+        // New caps, weights or status apply at once to waiting messages (ProviderStore wakes them).
+        return ok(set, await view(rec, accountId));
       },
       { parse: "none" },
     )
@@ -151,14 +160,14 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (p.is_shared) {
           // The managed route: only this account's own switch; its circuit is the operator's.
           await gw.managed.setAccountStatus(accountId, "active", null);
-          return ok(set, await view((await gw.providers.get(accountId, p.id))!));
+          return ok(set, await view((await gw.providers.get(accountId, p.id))!, accountId));
         }
         // Back into rotation: also clears a pause or an auth/config disable of the circuit.
         const h = await gw.circuit.get(p.id);
         await gw.circuit.reset(p.id);
         if (h.state !== "ok" || p.status !== "active") void gw.events.emit(accountId, "provider.resumed", { provider_id: p.id, how: "activated" }).catch(() => {});
         const rec = await gw.providers.update(accountId, p.id, { status: "active", status_reason: null }, null);
-        return ok(set, await view(rec!));
+        return ok(set, await view(rec!, accountId));
       }),
       { parse: "none" },
     )
@@ -168,10 +177,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         const { p, accountId } = await load(request, params.id);
         if (p.is_shared) {
           await gw.managed.setAccountStatus(accountId, "inactive", "deactivated by this account through the API");
-          return ok(set, await view((await gw.providers.get(accountId, p.id))!));
+          return ok(set, await view((await gw.providers.get(accountId, p.id))!, accountId));
         }
         const rec = await gw.providers.update(accountId, p.id, { status: "inactive", status_reason: "deactivated through the API" }, null);
-        return ok(set, await view(rec!));
+        return ok(set, await view(rec!, accountId));
       }),
       { parse: "none" },
     )
@@ -183,7 +192,15 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
         if (!pool) throw new ApiError("service_unavailable", "connection testing is unavailable: no worker threads are running", { retryAfter: 5 });
         const testedAt = new Date(gw.clock.now()).toISOString();
         const secrets = gw.providers.secretsOf(p);
-        const r = await pool.verify({ record: p, secrets });
+        // Bounded: a host that takes the connection and never speaks must still get an answer.
+        const limitMs = gw.cfg.providerTestTimeoutMs;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const r = await Promise.race([
+          pool.verify({ record: p, secrets }),
+          new Promise<Awaited<ReturnType<typeof pool.verify>>>((res) => {
+            timer = setTimeout(() => res({ success: false, message: `no answer from the provider within ${limitMs / 1000} s (SENDMUX_PROVIDER_TEST_TIMEOUT_MS); check the host, port and protocol, and that a firewall lets the gateway through`, latency_ms: limitMs }), limitMs);
+          }),
+        ]).finally(() => clearTimeout(timer));
         await gw.providers.touch(accountId, p.id, { last_tested_at: testedAt });
         await storeReading(readingDeps, p, secrets, r.detected_quotas);
         return ok(set, { success: r.success, message: r.message, latency_ms: r.latency_ms, tested_at: testedAt });
@@ -196,7 +213,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
       const limit = intParam(query.limit, "limit", 50, 1, 1000);
       const page = await gw.outbox.list(accountId, p.id, limit, query.cursor || null);
       if (!page) throw new ApiError("invalid_parameter", "cursor is not a next_cursor from this listing", { param: "cursor" });
-      return ok(set, page.items, 200, {}, { pagination: { has_more: page.next !== null, next_cursor: page.next } });
+      return ok(set, page.items, 200, {}, { pagination: cursorPagination(page.next) });
     })
     .get("/providers/:id/outbox/:message_id", async ({ request, set, params }) => {
       const { p, accountId } = await load(request, params.id);

@@ -43,28 +43,65 @@ function str(issues: FieldIssue[], body: Record<string, unknown>, key: string, o
   return undefined;
 }
 
+/** The largest cap (or range bound) for one window: far above any provider's limit, well inside 2^53. */
+export const MAX_QUOTA = 1_000_000_000;
+
+/** One cap value: a whole number from 1 to MAX_QUOTA, else an issue naming `field`; undefined when refused. */
+function capNumber(issues: FieldIssue[], field: string, v: unknown, what: string): number | undefined {
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    issues.push({ field, code: "invalid_type", message: v === undefined ? `required: ${what}` : `expected ${what}; got ${typeof v === "number" ? v : typeName(v)}` });
+    return undefined;
+  }
+  if (v > MAX_QUOTA) {
+    issues.push({ field, code: "too_big", message: `must be at most ${MAX_QUOTA} sends per window (got ${v}); leave the cap out (null) for no cap at all` });
+    return undefined;
+  }
+  return v;
+}
+
 function quota(issues: FieldIssue[], field: string, v: unknown): QuotaValue | undefined {
   if (v === null) return null;
-  if (typeof v === "number") {
-    if (!Number.isInteger(v) || v <= 0) {
-      issues.push({ field, code: "invalid_type", message: `expected a whole number above 0, a {min, max} range, or null; got ${v}` });
-      return undefined;
-    }
-    return v;
-  }
+  if (typeof v === "number") return capNumber(issues, field, v, "a whole number above 0, a {min, max} range, or null");
   if (typeof v === "object" && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     const extra = Object.keys(o).filter((k) => k !== "min" && k !== "max");
     if (extra.length) issues.push({ field: `${field}.${extra[0]}`, code: "unrecognized_keys", message: "a range takes only min and max" });
-    const { min, max } = o;
-    if (typeof min !== "number" || !Number.isInteger(min) || min <= 0) issues.push({ field: `${field}.min`, code: "invalid_type", message: "expected a whole number above 0" });
-    if (typeof max !== "number" || !Number.isInteger(max) || max <= 0) issues.push({ field: `${field}.max`, code: "invalid_type", message: "expected a whole number above 0" });
-    if (typeof min === "number" && typeof max === "number" && min > max) issues.push({ field, code: "invalid_range", message: `min (${min}) must not be above max (${max})` });
-    if (extra.length || typeof min !== "number" || typeof max !== "number" || min > max || min <= 0 || !Number.isInteger(min) || !Number.isInteger(max)) return undefined;
+    const min = capNumber(issues, `${field}.min`, o.min, "a whole number above 0");
+    const max = capNumber(issues, `${field}.max`, o.max, "a whole number above 0");
+    if (min !== undefined && max !== undefined && min > max) issues.push({ field, code: "invalid_range", message: `min (${min}) must not be above max (${max})` });
+    if (extra.length || min === undefined || max === undefined || min > max) return undefined;
     return { min, max };
   }
   issues.push({ field, code: "invalid_type", message: `expected a whole number above 0, a {min, max} range, or null; got ${typeName(v)}` });
   return undefined;
+}
+
+/**
+ * smtp_username and smtp_password exist together or not at all (an upstream without AUTH), after
+ * a create and after a PATCH alike: the state a PATCH leaves (what it gives, else what is stored)
+ * must be one create allows. Removing the credentials takes both as null in one PATCH.
+ */
+function credentialPair(issues: FieldIssue[], body: Record<string, unknown>, mode: "create" | "update", user: string | null | undefined, pass: string | null | undefined, existing?: ProviderRecord): void {
+  // A PATCH that leaves both alone changes nothing here (nor refuses a record saved before this check).
+  if (mode === "update" && body.smtp_username === undefined && body.smtp_password === undefined) return;
+  const stored = mode === "update" && existing;
+  const hasUser = user !== undefined ? user !== null : !!(stored && existing.smtp_username);
+  const hasPass = pass !== undefined ? pass !== null : !!(stored && existing.has_smtp_password);
+  if (hasUser === hasPass) return;
+  const missing = hasUser ? "smtp_password" : "smtp_username";
+  const other = hasUser ? "smtp_username" : "smtp_password";
+  if (body[missing] === null) {
+    const why = body[other] !== undefined ? `${other} is given in the same request` : `the stored ${other} would stay`;
+    issues.push({
+      field: missing,
+      code: "invalid_combination",
+      message: `${missing} cannot be removed on its own: ${why}, and smtp_username and smtp_password go together. To remove the credentials (for an upstream without AUTH), send both smtp_username and smtp_password as null; to change ${missing}, send its new value instead of null`,
+    });
+  } else if (mode === "create") {
+    issues.push({ field: missing, code: "invalid_type", message: "smtp_username and smtp_password go together: give both, or neither for an upstream without AUTH" });
+  } else {
+    issues.push({ field: missing, code: "invalid_type", message: `required with ${other}: this provider has no ${missing} stored, and smtp_username and smtp_password go together; give both in this request` });
+  }
 }
 
 /**
@@ -174,10 +211,12 @@ export function parseProviderBody(body: Record<string, unknown>, mode: "create" 
       if (typeof body.smtp_tls_verify !== "boolean") issues.push({ field: "smtp_tls_verify", code: "invalid_type", message: "expected true or false" });
       else fields.smtp_tls_verify = body.smtp_tls_verify;
     }
-    const pass = str(issues, body, "smtp_password", { min: 1, max: 500 });
+    // null is "not given" at create; in a PATCH it removes the stored value (with the username).
+    const pass = str(issues, body, "smtp_password", { min: 1, max: 500, nullable: true });
     if (typeof pass === "string") secrets = { smtp_password: pass };
-    if (mode === "create" && (typeof user === "string") !== (typeof pass === "string") && !issues.some((i) => i.field.startsWith("smtp_"))) {
-      issues.push({ field: typeof user === "string" ? "smtp_password" : "smtp_username", code: "invalid_type", message: "smtp_username and smtp_password go together: give both, or neither for an upstream without AUTH" });
+    else if (pass === null && mode === "update") secrets = { smtp_password: null };
+    if (!issues.some((i) => i.field === "smtp_username" || i.field === "smtp_password" || (mode === "create" && i.field.startsWith("smtp_")))) {
+      credentialPair(issues, body, mode, user, pass, existing);
     }
   }
 

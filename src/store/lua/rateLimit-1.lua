@@ -12,7 +12,8 @@
   ARGV[5]  cost: 1 to count the request, 0 to only look
 
   Returns {allowed (1|0), remaining, reset_ms}: reset_ms is how long until the oldest counted
-  request leaves the window (when one more request fits again), 0 when nothing is counted.
+  request leaves the window (when the window is full: when one more request fits again), 0 when
+  nothing is counted.
 ]]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
