@@ -290,3 +290,15 @@ test("at 00:00 UTC the count resets and the waiting 51st message goes out", asyn
   expect(limits.json.data.shared_amazon_ses).toMatchObject({ daily_limit: 50, sent_today: 1, is_near_limit: false });
   void DAY;
 });
+
+test("the route's health shows every account its state, never the upstream's reply text (it can name another account's addresses)", async () => {
+  // Last in this file: it pauses the route.
+  const reply = "554 Message rejected: Email address is not verified: owner@another-account.example";
+  for (let i = 0; i < 3; i++) await g.running.gw.circuit.recordFailure(routeId, "quota", reply);
+  const a = await signup("onlooker@example.org");
+  const v = await as(a.token)("GET", `/api/v1/providers/${routeId}`);
+  expect(v.json.data.health.state).toBe("paused");
+  expect(v.json.data.health.class).toBe("quota");
+  expect(v.json.data.health.reason).toMatch(/managed route is paused/);
+  expect(JSON.stringify(v.json.data)).not.toContain("another-account");
+});

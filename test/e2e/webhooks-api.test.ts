@@ -89,7 +89,12 @@ test("every bad input is refused naming the field", async () => {
 
 test("list pages newest first with a cursor", async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 3; i++) ids.push((await g.api("POST", "/api/v1/webhooks", { url: URL_OK, event_types: ["message.delivered"], name: `p${i}` })).json.data.id);
+  for (let i = 0; i < 3; i++) {
+    ids.push((await g.api("POST", "/api/v1/webhooks", { url: URL_OK, event_types: ["message.delivered"], name: `p${i}` })).json.data.id);
+    // Ordered by created_at (ms), then id: webhooks created in the same millisecond have no order
+    // of creation to keep, so each here gets its own millisecond.
+    await Bun.sleep(3);
+  }
   const seen: string[] = [];
   let cursor = "";
   for (;;) {

@@ -54,7 +54,7 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
   async function view(p: ProviderRecord, accountId: string) {
     if (p.is_shared) {
       const [rec, health, day] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.sharedSentToday(p.id, accountId)]);
-      return { ...providerItem(rec), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the operator has been told` : null }, usage: { second: null, minute: null, hour: null, day } };
+      return { ...providerItem(rec), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the upstream's reply is in the operator's log` : null }, usage: { second: null, minute: null, hour: null, day } };
     }
     const [rec, health, usage] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.usage(p.id)]);
     return { ...providerItem(rec), health: healthView(health), usage };
