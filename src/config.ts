@@ -65,8 +65,8 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_HTTP_ADDR", "127.0.0.1:8080", "host:port of the HTTP API"],
   ["SENDMUX_SMTP_ADDR", "127.0.0.1:2587", "host:port of the SMTP relay with STARTTLS (587 in production)"],
   ["SENDMUX_SMTPS_ADDR", "127.0.0.1:2465", "host:port of the SMTP relay with implicit TLS (465 in production)"],
-  ["REDIS_URL", "(unset)", "redis:// or rediss:// URL; when unset a managed redis-server with AOF runs under the data dir"],
-  ["SENDMUX_DATA_DIR", "./data", "where the managed Redis, the TLS pair, the secret key and the bootstrap key live"],
+  ["REDIS_URL", "(unset)", "redis://, rediss:// or unix:// URL (unix:///path/to/redis.sock); when unset a managed redis-server with AOF runs under the data dir"],
+  ["SENDMUX_DATA_DIR", "./data", "where the managed Redis, the TLS pair, the secret key, the operator token (admin-token), the bootstrap key and gateway.pid live"],
   ["SENDMUX_TLS_CERT", "(generated)", "PEM certificate file for the relay; a self-signed one is generated into the data dir"],
   ["SENDMUX_TLS_KEY", "(generated)", "PEM private key file matching SENDMUX_TLS_CERT"],
   ["SENDMUX_SECRET_KEY", "(generated)", "64 hex characters; encrypts provider credentials at rest"],
@@ -86,8 +86,27 @@ export const ENV_DOC: Array<[string, string, string]> = [
   ["SENDMUX_WEBHOOK_TIMEOUT_MS", "10000", "time one webhook request may take before it counts as a failed attempt (1000-60000)"],
   ["SENDMUX_PROVIDER_TEST_TIMEOUT_MS", "30000", "time POST /providers/{id}/test waits for the provider before it answers success:false (1000-120000)"],
   ["SENDMUX_BENCH_NO_RATE_LIMIT", "false", "BENCHMARKING ONLY, never in production: true turns the per-key rate limit off (no Redis call, every request allowed) so `npm run bench:load` can measure what the limiter costs per request; the gateway warns at start when it is on"],
-  ["LOG_LEVEL", "info", "fatal, error, warn, info, debug or trace"],
+  ["LOG_LEVEL", "info", "JSON logs on stdout: fatal, error, warn, info, debug, trace or silent (no logs)"],
 ];
+
+/**
+ * SENDMUX_* variables that only the test suite reads (README "Quick start"). The gateway ignores
+ * them, so a shell that exports one for `npm test` can still run `npm start`; every other unknown
+ * SENDMUX_* variable is refused as a likely typo.
+ */
+export const TEST_ONLY_ENV: Array<[string, string]> = [
+  ["SENDMUX_TEST_LOAD_N", "messages test/e2e/routing-caps-load.test.ts drives (a multiple of 10,000; default 100,000)"],
+  ["SENDMUX_TEST_MEMORY_N", "messages test/e2e/logs-memory.test.ts measures (default 2,000)"],
+  ["SENDMUX_CASES_DIR", "folder of the shared case corpus the case tests read (default ../shared/cases beside the checkout)"],
+];
+
+/** The settings part of `--help`: names in one column as wide as the longest name plus two spaces. */
+export function envHelp(): string {
+  const width = Math.max(...[...ENV_DOC, ...TEST_ONLY_ENV].map(([k]) => k.length)) + 2;
+  const settings = ENV_DOC.map(([k, d, m]) => `  ${k.padEnd(width)}${m}\n  ${"".padEnd(width)}default: ${d}`);
+  const tests = TEST_ONLY_ENV.map(([k, m]) => `  ${k.padEnd(width)}${m}`);
+  return `Settings (environment variables):\n${settings.join("\n")}\n\nRead only by the tests (npm test); the gateway ignores them:\n${tests.join("\n")}`;
+}
 
 function parseHostPort(name: string, value: string, problems: string[]): HostPort {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
@@ -115,8 +134,9 @@ function parseIntIn(name: string, value: string | undefined, dflt: number, min: 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
   const known = new Set(ENV_DOC.map((e) => e[0]));
+  const testOnly = new Set(TEST_ONLY_ENV.map((e) => e[0]));
   for (const k of Object.keys(env)) {
-    if (k.startsWith("SENDMUX_") && !known.has(k)) {
+    if (k.startsWith("SENDMUX_") && !known.has(k) && !testOnly.has(k)) {
       problems.push(`${k}: unknown setting (known: ${[...known].filter((x) => x.startsWith("SENDMUX_")).join(", ")})`);
     }
   }

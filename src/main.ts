@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, ENV_DOC, loadConfig } from "./config.ts";
+import { ConfigError, envHelp, loadConfig } from "./config.ts";
 import { RedisBinaryMissing } from "./redis/managed.ts";
 import { startGateway } from "./server.ts";
 
@@ -18,8 +18,7 @@ Starts the HTTP API, the SMTP relay (STARTTLS and implicit TLS) and the delivery
 With no settings it runs a managed local redis-server under ./data, and on first start
 creates an account, a full API key (written to ./data/bootstrap-key) and a capture provider.
 
-Settings (environment variables):
-${ENV_DOC.map(([k, d, m]) => `  ${k.padEnd(30)} ${m}\n  ${"".padEnd(30)} default: ${d}`).join("\n")}
+${envHelp()}
 
 Docs: README.md; the API description is served at GET /api/v1/openapi.json.`;
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:load`: the load proof of issue 5 (rate limit, batches, 25 MB bodies, idempotency)
+ * `npm run bench:load`: the load proof of the rate limit, batches, 25 MB bodies and idempotency
  * and what the limiter costs per request. Each scenario (k6-style files in bench/load/scenarios/)
  * gets a fresh redis-server and the gateway as a child process on 127.0.0.1, stopped afterwards.
  *
@@ -8,6 +8,10 @@
  *   LOAD_ROUNDS=3    rounds a side of the limiter-overhead comparison
  *   LOAD_REF=<ref>   run the gateway from a git worktree of that commit (sharing node_modules)
  *                    instead of this tree, e.g. HEAD to leave uncommitted edits out
+ *
+ * Needs redis-server (every scenario) and git (to name the commit; LOAD_REF makes a worktree);
+ * wrk only for `overhead`; curl (optional) for the 64 MiB chunked request of `body`, which is
+ * skipped without it; Linux /proc for `body`'s memory figures.
  *
  * Prints every figure with its baseline from the same run, writes them to
  * bench/results/load-<time>.json (not committed) and exits 1 if a check failed.
@@ -27,8 +31,22 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MINUTES = Number(process.env.LOAD_MINUTES ?? 3);
 const ONLY = process.env.LOAD_ONLY ? new Set(process.env.LOAD_ONLY.split(",").map((s) => s.trim())) : null;
 
-if (!Bun.which("wrk")) {
-  console.error("bench:load: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)");
+const NAMES = ["over-limit", "batches", "body", "idempotent", "overhead"];
+const unknown = ONLY ? [...ONLY].filter((n) => !NAMES.includes(n)) : [];
+if (unknown.length) {
+  console.error(`bench:load: LOAD_ONLY names unknown scenario(s) ${unknown.join(", ")}; the scenarios are ${NAMES.join(", ")}`);
+  process.exit(2);
+}
+// Every scenario runs redis-server; only the limiter-overhead one drives its load with wrk.
+if (!Bun.which("redis-server")) {
+  console.error("bench:load: redis-server is not installed (Debian/Ubuntu: apt-get install -y redis-server)");
+  process.exit(2);
+}
+if ((!ONLY || ONLY.has("overhead")) && !Bun.which("wrk")) {
+  console.error(
+    "bench:load: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk); the overhead scenario needs it. " +
+      `The others run without it: LOAD_ONLY=${NAMES.filter((n) => n !== "overhead").join(",")}`,
+  );
   process.exit(2);
 }
 if (!(MINUTES >= 1 && Number.isInteger(MINUTES))) {

@@ -5,7 +5,7 @@ import { SMTPConnection, type SMTPConnectionOptions } from "smtp-server/lib/smtp
 import { ENHANCED_CODE_AT_START, replies } from "./replies.ts";
 
 /**
- * smtp-server (3.21) with the three changes the relay needs, made by subclassing its connection
+ * smtp-server (3.21) with the changes the relay needs, made by subclassing its connection
  * class rather than editing node_modules:
  *
  * 1. One enhanced status code per reply. smtp-server adds a code of its own choosing to every
@@ -15,7 +15,9 @@ import { ENHANCED_CODE_AT_START, replies } from "./replies.ts";
  * 2. AUTH before TLS gets `530 5.7.0` (SPEC) instead of smtp-server's non-standard 538.
  * 3. EHLO before TLS does not advertise AUTH (RFC 4954 section 4: no plaintext password
  *    mechanism without TLS), so well-behaved clients never put the API key on the wire in clear.
- * 4. A quoted local part is read as one address. smtp-server splits the path at blanks, so
+ * 4. MAIL, RCPT or DATA before AUTH in the clear (STARTTLS port, no upgrade yet) gets a 530 that
+ *    says to STARTTLS first: AUTH is not offered there, so "log in with AUTH" alone would mislead.
+ * 5. A quoted local part is read as one address. smtp-server splits the path at blanks, so
  *    `RCPT TO:<"bob@example.net> NOTIFY=SUCCESS"@example.com>` came out as the address
  *    `"bob@example.net` with a NOTIFY parameter taken from inside the quotes.
  *
@@ -26,6 +28,7 @@ export class RelayConnection extends SMTPConnection {
   private inEhlo = false;
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (code === 530 && data === replies.authRequired && !this.secure) data = replies.authRequiredBeforeTls;
     if (typeof data === "string" && ENHANCED_CODE_AT_START.test(data)) return super.send(code, data, false);
     if (this.inEhlo && !this.secure && Array.isArray(data)) data = data.filter((line) => !/^AUTH\b/i.test(line));
     super.send(code, data, context);

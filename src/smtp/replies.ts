@@ -27,6 +27,8 @@ export const replies = {
   queued: (id: string) => `2.0.0 Ok: queued as ${id}`,
   authBeforeTls: () => "5.7.0 Must issue a STARTTLS command first: log in only after TLS is up",
   authRequired: "5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
+  /** The same, on the STARTTLS port before the upgrade, where AUTH is not offered yet. */
+  authRequiredBeforeTls: "5.7.0 Authentication required: issue STARTTLS first, then log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
   authInvalid: () => smtpError(535, "5.7.8", "Authentication credentials invalid: the password must be a valid Sendmux API key (smx_...)"),
   accountSuspended: (at: "AUTH" | "MAIL" = "AUTH") => smtpError(at === "AUTH" ? 535 : 550, at === "AUTH" ? "5.7.8" : "5.7.1", "Refused: this API key's account is suspended by the gateway's operator; it cannot send until the operator unsuspends it"),
   keyRevoked: () =>

@@ -28,7 +28,10 @@ export function targetProblem(raw: string, allowHttpLoopback: boolean): string |
   if (u.username || u.password) return "must not contain a user name or password (user:pass@); verify the X-Sendmux-Signature instead";
   if (u.protocol === "https:") return u.hostname ? null : "must name a host";
   if (u.protocol === "http:") {
-    if (allowHttpLoopback && isLoopbackHost(u.hostname)) return null;
+    if (isLoopbackHost(u.hostname)) {
+      if (allowHttpLoopback) return null;
+      return "must use https:// (plain http:// to a loopback host such as 127.0.0.1 is accepted only when the gateway's operator sets SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK=true)";
+    }
     return allowHttpLoopback
       ? "must use https:// (plain http:// is accepted only for a loopback host such as 127.0.0.1)"
       : "must use https:// (plain http:// is refused)";

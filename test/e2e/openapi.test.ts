@@ -5,6 +5,8 @@
  * responses validate against it, and the page renders it without anything external.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createApp } from "../../src/api/app.ts";
 import { EXT_WIDENED } from "../../src/api/openapi/sending.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -123,6 +125,48 @@ test("every $ref resolves and EXT responses validate against our own document", 
   expect(req({ from: { email: "a@example.com" }, to: [{ email: "b@example.com" }], subject: "s", text_body: "t" })).toBe(true);
   expect(req({ from: { email: "a@example.com" }, to: { email: "b@example.com" }, subject: "s", html_body: "<p>h</p>" })).toBe(true);
   expect(req({ from: { email: "a@example.com" }, to: { email: "b@example.com" }, subject: "s" })).toBe(false);
+});
+
+test("every list operation declares limit and cursor, and its 400 for a bad limit validates against our document", async () => {
+  const own = new OasValidator(doc, "https://schemas.sendmux.test/own-lists.json");
+  const hook = await g.api("POST", "/api/v1/webhooks", { url: "https://hooks.example.invalid/lists", event_types: ["sendmux.test"] });
+  expect(hook.status).toBe(201);
+  const admin = readFileSync(join(g.dataDir, "admin-token"), "utf8").trim();
+  const concrete: Record<string, string> = { "{id}": g.captureId, "{public_id}": hook.json.data.id };
+  const lists: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const op = (item as any).get;
+    if (!op || !/pagination|CursorListResponse/.test(JSON.stringify(op.responses["200"] ?? {}))) continue;
+    lists.push(path);
+    const names = (op.parameters ?? []).filter((p: any) => p.in === "query").map((p: any) => p.name);
+    expect(names, path).toContain("limit");
+    expect(names, path).toContain("cursor");
+    const limit = op.parameters.find((p: any) => p.name === "limit");
+    const max = limit.schema.maximum as number;
+    expect([limit.schema.minimum, typeof max], path).toEqual([1, "number"]);
+    expect(op.responses["400"], `${path} 400`).toBeDefined();
+    const url = (path.startsWith("/admin/") ? path : `/api/v1${path}`).replace(/\{[^}]+\}/g, (m) => concrete[m]!);
+    const auth: Record<string, string> = path.startsWith("/admin/") ? { authorization: `Bearer ${admin}` } : {};
+    for (const q of ["limit=0", `limit=${max + 1}`, "limit=abc"]) {
+      const r = await g.api("GET", `${url}?${q}`, undefined, auth);
+      expect([r.status, r.json?.error?.param], `${url}?${q}`).toEqual([400, "limit"]);
+      expect(own.check(path, "get", r.status, r.text), `${url}?${q}`).toEqual([]);
+    }
+    const ok = await g.api("GET", `${url}?limit=${max}`, undefined, auth);
+    expect(ok.status, `${url}?limit=${max}`).toBe(200);
+    expect(own.check(path, "get", 200, ok.text), url).toEqual([]);
+  }
+  expect(lists).toContain("/api-keys");
+  expect(lists).toContain("/webhooks");
+  expect(lists.length).toBeGreaterThanOrEqual(9);
+});
+
+test("the 422 the shared managed route answers on PATCH, DELETE and /test is documented", () => {
+  for (const [path, method] of [["/providers/{id}", "patch"], ["/providers/{id}", "delete"], ["/providers/{id}/test", "post"]] as const) {
+    const r = (doc.paths[path] as any)[method].responses["422"];
+    expect(r, `${method} ${path}`).toBeDefined();
+    expect(r.description, `${method} ${path}`).toContain("managed route");
+  }
 });
 
 test("GET /docs renders every operation and schema as static HTML with nothing external", async () => {

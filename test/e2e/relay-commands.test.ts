@@ -58,6 +58,28 @@ describe("TLS and AUTH", () => {
     c.close();
   });
 
+  test("MAIL, RCPT or DATA before AUTH: in the clear the 530 says STARTTLS first, then AUTH; after TLS (and on 465) it says AUTH", async () => {
+    const clear = await SmtpClient.connect(g.smtpPort);
+    expectCode(await clear.command("EHLO client.example.com"), 250);
+    for (const cmd of ["MAIL FROM:<sender@example.com>", "RCPT TO:<alice@example.net>", "DATA"]) {
+      expect(text(await clear.command(cmd)), cmd).toBe(
+        "530 5.7.0 Authentication required: issue STARTTLS first, then log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
+      );
+    }
+    clear.close();
+    const afterTls = await starttls();
+    expect(text(await afterTls.command("MAIL FROM:<sender@example.com>"))).toBe(
+      "530 5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
+    );
+    afterTls.close();
+    const implicit = await SmtpClient.connect(g.smtpsPort, { tls: true });
+    expectCode(await implicit.command("EHLO client.example.com"), 250);
+    expect(text(await implicit.command("MAIL FROM:<sender@example.com>"))).toBe(
+      "530 5.7.0 Authentication required: log in with AUTH PLAIN or AUTH LOGIN; the password is your Sendmux API key",
+    );
+    implicit.close();
+  });
+
   test("465-style: implicit TLS, EHLO offers AUTH PLAIN LOGIN and no STARTTLS; the offered extensions are the documented ones", async () => {
     const c = await SmtpClient.connect(g.smtpsPort, { tls: true });
     expect(c.greeting!.text).toMatch(/^220 gw\.test ESMTP/);

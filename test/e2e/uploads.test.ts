@@ -52,6 +52,9 @@ test("POST /emails/attachments: bad metadata is 400/422/413 naming the field", a
   expect([r.status, r.json.error.param]).toEqual([422, "content_type"]);
   r = await upload(new Uint8Array(0), "filename=a.txt");
   expect([r.status, r.json.error.param]).toEqual([400, "Content-Length"]);
+  // An empty body is usually a file curl could not read: the message says the body was empty.
+  expect(r.json.error.message).toContain("the request body was empty (Content-Length: 0)");
+  expect(r.json.error.message).toContain("empty or was not found");
   // Over the cap: refused from the declared length, before the body is read.
   r = await upload(new Uint8Array(MAX_ATTACHMENT_BYTES + 1), "filename=big.bin");
   expect([r.status, r.json.error.code, r.json.error.param]).toEqual([413, "payload_too_large", "Content-Length"]);
@@ -80,6 +83,9 @@ test("upload intent → PUT with the token → attachment; every check of the PU
   expect((await put(content, { "x-sendmux-upload-token": token }, `${g.base}/api/v1/emails/attachment-uploads/upl_${"0".repeat(24)}`)).status).toBe(404);
   let p = await put(content.slice(1), { "x-sendmux-upload-token": token });
   expect([p.status, p.json.error.param]).toEqual([413, "Content-Length"]);
+  p = await put(new Uint8Array(0), { "x-sendmux-upload-token": token });
+  expect([p.status, p.json.error.param]).toEqual([400, "Content-Length"]);
+  expect(p.json.error.message).toContain("the request body was empty (Content-Length: 0)");
   const wrong = content.slice();
   wrong[0] ^= 1;
   p = await put(wrong, { "x-sendmux-upload-token": token });

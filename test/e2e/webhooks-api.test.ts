@@ -74,6 +74,7 @@ test("every bad input is refused naming the field", async () => {
   // Loopback http is accepted only when the operator allows it.
   expect(targetProblem("http://127.0.0.1:9/x", true)).toBeNull();
   expect(targetProblem("http://127.0.0.1:9/x", false)).toContain("https://");
+  expect(targetProblem("http://127.0.0.1:9/x", false)).toContain("SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK=true");
   expect(targetProblem("http://10.0.0.1/x", true)).toContain("loopback");
   expect(() => loadConfig({ SENDMUX_WEBHOOK_ALLOW_HTTP_LOOPBACK: "maybe" })).toThrow(ConfigError);
   const h = await g.api("POST", "/api/v1/webhooks", { url: URL_OK, event_types: ["sendmux.test"] });

@@ -66,7 +66,13 @@ function declaredLength(request: Request): number {
   }
   if (!/^\d{1,16}$/.test(h.trim())) throw new ApiError("invalid_parameter", `Content-Length must be a whole number of bytes, got "${h.slice(0, 40)}"`, { param: "Content-Length" });
   const n = Number(h.trim());
-  if (n < 1) throw new ApiError("invalid_parameter", "the file is empty: Content-Length must be at least 1", { param: "Content-Length" });
+  if (n < 1) {
+    throw new ApiError(
+      "invalid_parameter",
+      "the request body was empty (Content-Length: 0): the file to upload is empty or was not found (curl --data-binary @file sends nothing when it cannot read the file); send the file's bytes, at least 1",
+      { param: "Content-Length" },
+    );
+  }
   return n;
 }
 

@@ -1,4 +1,4 @@
-import { EXT, envelope, errors, idempotencyKeyParam, jsonBody, managementErrors, pagination, pathId, ref, type PathItem, type Schema } from "./common.ts";
+import { EXT, cursorParams, envelope, errors, idempotencyKeyParam, jsonBody, limitParam, managementErrors, pagination, pathId, ref, type PathItem, type Schema } from "./common.ts";
 
 /** EXT (SPEC "Managing"): API keys. POST implements ApiKeyCreateRequest by hand in src/api/apikeys/index.ts. */
 export const apiKeySchemas: Record<string, Schema> = {
@@ -39,9 +39,10 @@ export const apiKeyPaths: Record<string, PathItem> = {
   "/api-keys": {
     get: {
       ...EXT,
-      description: "Every API key of the account (never the tokens). Needs a `full` key.",
+      description: "The account's API keys (never the tokens), newest first, cursor paging. Needs a `full` key.",
       operationId: "extListApiKeys",
-      responses: { 200: { content: jsonBody(envelope({ items: ref("ApiKeyData"), type: "array" }, { pagination })), description: "The keys" }, ...errors(managementErrors) },
+      parameters: [limitParam(100, 50), ...cursorParams],
+      responses: { 200: { content: jsonBody(envelope({ items: ref("ApiKeyData"), type: "array" }, { pagination })), description: "A page of keys" }, ...errors({ ...managementErrors, 400: "Bad limit or cursor (`param` names it)" }) },
       security: bearer,
       summary: "List API keys",
       tags,

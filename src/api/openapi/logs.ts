@@ -730,9 +730,10 @@ const ops = {
           "name": "search",
           "required": false,
           "schema": {
-            "description": "Search to_email, from_email, sent_from_email, subject, message_id",
+            "description": "Search to_email, from_email, sent_from_email, subject, message_id. EXT: a case-insensitive substring (at most 200 characters) of the From, To and Cc headers (addresses and display names), the envelope sender and recipients (Bcc included), the subject, the Message-ID, and the message's eml_ and dlog_ ids; sent_from_email is always null on this gateway.",
             "type": "string"
-          }
+          },
+          "x-sendmux-ext": true
         }
       ],
       "summary": "List delivery logs",

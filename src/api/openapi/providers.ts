@@ -180,7 +180,7 @@ export const providerPaths: Record<string, PathItem> = {
       operationId: "updateProvider",
       parameters: [id, { in: "header", name: "If-Match", required: false, schema: { type: "string" } }],
       requestBody: { content: jsonBody(ref("ProviderUpdateRequest")), required: true },
-      responses: { 200: one("Updated"), ...errors({ ...notFound, 400: "Malformed request", 409: "If-Match does not match", 422: "Validation error" }) },
+      responses: { 200: one("Updated"), ...errors({ ...notFound, 400: "Malformed request", 409: "If-Match does not match", 422: "Validation error; or the provider is the shared managed route (`is_shared: true`), which cannot be edited (use activate or deactivate)" }) },
       security: bearer,
       summary: "Update a provider",
       tags,
@@ -189,7 +189,7 @@ export const providerPaths: Record<string, PathItem> = {
       description: "Removes a provider (and drops it from its group). Needs a `full` key.",
       operationId: "deleteProvider",
       parameters: [id],
-      responses: { 200: { content: jsonBody(envelope(ref("Deleted"))), description: "Deleted" }, ...errors({ ...notFound, 422: "The managed route cannot be deleted" }) },
+      responses: { 200: { content: jsonBody(envelope(ref("Deleted"))), description: "Deleted" }, ...errors({ ...notFound, 422: "The provider is the shared managed route (`is_shared: true`), which cannot be deleted (deactivate it instead)" }) },
       security: bearer,
       summary: "Delete a provider",
       tags,
@@ -199,10 +199,13 @@ export const providerPaths: Record<string, PathItem> = {
   "/providers/{id}/deactivate": action("deactivated", "deactivateProvider", "Deactivate a provider", "Takes a provider out of rotation."),
   "/providers/{id}/test": {
     post: {
-      description: "Verifies credentials and connectivity (every type; EXT: not only SMTP).",
+      description: "Verifies credentials and connectivity (every type; EXT: not only SMTP). The shared managed route cannot be tested here (422): its operator tests it.",
       operationId: "testProvider",
       parameters: [id, idempotencyKeyParam],
-      responses: { 200: { content: jsonBody(envelope(ref("ProviderTestResult"))), description: "The outcome (success false when the check failed)" }, ...errors({ ...notFound, 409: "Idempotency conflict" }) },
+      responses: {
+        200: { content: jsonBody(envelope(ref("ProviderTestResult"))), description: "The outcome (success false when the check failed)" },
+        ...errors({ ...notFound, 409: "Idempotency conflict", 422: "The provider is the shared managed route (`is_shared: true`), which only its operator tests" }),
+      },
       security: bearer,
       summary: "Test a provider",
       tags,

@@ -3,7 +3,8 @@
  * with these changes, each marked `x-sendmux-ext`: event-type enums also take provider.paused,
  * provider.disabled and provider.resumed (whose payload `data` is WebhookProviderEventData); the
  * test operation's answer carries X-Sendmux-Delivery-Id and X-Sendmux-Delivery-Result; 401, 403,
- * 429 and 503 are listed where the reference leaves them out. ApiError is ErrorResponse here, and
+ * 429 and 503 are listed where the reference leaves them out, and so is the list's 400 (a bad
+ * limit or cursor). ApiError is ErrorResponse here, and
  * ResponseMeta is Meta. WebhookEventData's bounce_type and message_id_kind enums include null (the
  * reference declares them nullable and its example has null, but leaves null out of the enum);
  * WebhookSubscriptionWithSecret is one closed object (see the end of this file). Bodies are validated by hand in src/api/webhooks/model.ts.
@@ -46,6 +47,7 @@ export const webhookPaths: Record<string, PathItem> = {
           content: { "application/json": { schema: { $ref: "#/components/schemas/WebhookSubscriptionCursorListResponse" } } },
           description: "Subscription list",
         },
+        "400": { content: errorContent, description: "Bad limit or cursor (`param` names it)", "x-sendmux-ext": true },
         "401": { content: errorContent, description: "Authentication required" },
         "403": { content: errorContent, description: "Insufficient permissions" },
         ...limitedOrUnavailable,
