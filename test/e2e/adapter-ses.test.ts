@@ -116,6 +116,10 @@ describe("sending through aws-ses-v2-local", () => {
     expect(full.status_reason).toBeNull();
     const { CapStore } = await import("../../src/routing/caps.ts");
     expect(CapStore.args(full, clock.now(), 1).caps).toEqual([12, null, null, 45_000]);
+    // The API shows the caps in force, though the user set none.
+    const shown = await g.api("GET", `/api/v1/providers/${id}`);
+    expect(shown.json.data.quotas).toEqual({ per_second: null, per_minute: null, per_hour: null, per_day: null });
+    expect(shown.json.data.quotas_in_force).toEqual({ per_second: { min: 12, max: 12 }, per_minute: null, per_hour: null, per_day: { min: 45_000, max: 45_000 } });
     const reads = local.accountReads();
     const t = await g.api("POST", `/api/v1/providers/${id}/test`);
     expect(t.status).toBe(200);
@@ -132,6 +136,7 @@ describe("sending through aws-ses-v2-local", () => {
     await waitFor(async () => (await record(id)).detected_quotas, "GetAccount read at creation");
     const { CapStore } = await import("../../src/routing/caps.ts");
     expect(CapStore.args(await record(id), clock.now(), 1).caps).toEqual([3, null, null, 45_000]);
+    expect((await g.api("GET", `/api/v1/providers/${id}`)).json.data.quotas_in_force).toEqual({ per_second: { min: 3, max: 3 }, per_minute: null, per_hour: null, per_day: { min: 45_000, max: 45_000 } });
   });
 
   test("a sandbox account is shown in status_reason and /test; caps 1/s and 180/day", async () => {

@@ -87,6 +87,11 @@ export const providerSchemas: Record<string, Schema> = {
         properties: { state: { enum: ["ok", "paused", "disabled"], type: "string" }, reason: nstr, class: nstr, until: { format: "date-time", type: ["string", "null"] }, recent_failures: { type: "integer" } },
         type: "object",
       },
+      quotas_in_force: {
+        ...quotas,
+        ...EXT,
+        description: "The caps routing applies in each window: your `quotas` where set, else the type's default (amazon_ses: from the account's GetAccount reading when there is one); null = no cap. A range draws a cap per window.",
+      },
       usage: {
         ...EXT,
         description: "Sends counted in the current second, minute, hour and day windows. On the shared managed route: your own sends of the current UTC day in `day`, and null in the shorter windows (counted for all accounts together, not shown).",

@@ -8,7 +8,8 @@ import { authenticate, requireFull } from "../auth.ts";
 import { readJsonObject } from "../body.ts";
 import { ApiError, validationError } from "../errors.ts";
 import { cursorPagination, intParam, json, ok, weakEtag, withEtag } from "../http.ts";
-import { providerItem, parseProviderBody } from "./model.ts";
+import { asRange, providerItem, parseProviderBody } from "./model.ts";
+import { effectiveQuotas } from "../../routing/windows.ts";
 import { withGroupLock } from "../groups/service.ts";
 import { storeReading } from "../../providers/ses-account.ts";
 
@@ -28,6 +29,12 @@ function parseListCursor(c: string): { created_at: string; id: string } | null {
 /** EXT `health` of a provider: its circuit state, as routing sees it now. */
 export function healthView(h: Health) {
   return { state: h.state, reason: h.reason, class: h.cls, until: h.until ? new Date(h.until).toISOString() : null, recent_failures: h.recent_failures };
+}
+
+/** The caps routing applies (set ones, else the type's defaults), in the response form of `quotas`. */
+function inForce(p: ProviderRecord) {
+  const q = effectiveQuotas(p.type, p.quotas, p.detected_quotas);
+  return { per_second: asRange(q.per_second), per_minute: asRange(q.per_minute), per_hour: asRange(q.per_hour), per_day: asRange(q.per_day) };
 }
 
 /** The ETag covers the stored provider and its health, not the live usage counters or last use. */
@@ -54,10 +61,10 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
   async function view(p: ProviderRecord, accountId: string) {
     if (p.is_shared) {
       const [rec, health, day] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.sharedSentToday(p.id, accountId)]);
-      return { ...providerItem(rec), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the upstream's reply is in the operator's log` : null }, usage: { second: null, minute: null, hour: null, day } };
+      return { ...providerItem(rec), quotas_in_force: inForce(p), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the upstream's reply is in the operator's log` : null }, usage: { second: null, minute: null, hour: null, day } };
     }
     const [rec, health, usage] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.usage(p.id)]);
-    return { ...providerItem(rec), health: healthView(health), usage };
+    return { ...providerItem(rec), quotas_in_force: inForce(p), health: healthView(health), usage };
   }
   const closeWarm = (id: string) => pool?.close(id).catch(() => {});
   const readingDeps = { redis: gw.redis, now: () => gw.clock.now(), invalidate: (a: string) => gw.providers.invalidate(a) };

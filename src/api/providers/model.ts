@@ -271,7 +271,7 @@ export function providerItem(p: ProviderRecord) {
 }
 
 /** The documents return every quota as a {min, max} range (or null); a fixed cap N is {N, N}. */
-function asRange(q: QuotaValue): { min: number; max: number } | null {
+export function asRange(q: QuotaValue): { min: number; max: number } | null {
   if (q === null || q === undefined) return null;
   return typeof q === "number" ? { min: q, max: q } : q;
 }
