@@ -22,6 +22,16 @@ import type { ShardPool } from "../dispatch/pool.ts";
  * Every response carries X-Request-Id; every error is the documented envelope; nothing a client
  * sends can produce a stack trace.
  */
+/** The path of an absolute request URL, without parsing all of it (runs for every request). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  const h = url.indexOf("#", start);
+  const end = q < 0 ? (h < 0 ? url.length : h) : h < 0 ? q : Math.min(q, h);
+  return url.slice(start, end);
+}
+
 export function createApp(gw: Gateway, pool: ShardPool | null = null) {
   let patterns: Array<{ re: RegExp; method: string; fixed: boolean }> | null = null;
   /** The methods a path answers to, for a 405 with Allow instead of a misleading 404. */
@@ -61,7 +71,7 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
   const app = new Elysia()
     .onRequest(({ set, request }) => {
       set.headers["x-request-id"] = newId("req");
-      const path = new URL(request.url).pathname;
+      const path = pathOf(request.url);
       const allow = wrongMethodOnFixedPath(request.method, path);
       if (allow) return methodNotAllowed(set, request.method, path, allow);
     })
