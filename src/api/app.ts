@@ -17,11 +17,6 @@ import { signupRoutes } from "./signup/index.ts";
 import { limitRoutes } from "./limits/index.ts";
 import type { ShardPool } from "../dispatch/pool.ts";
 
-/**
- * The HTTP API: one Elysia app. Route tests call `app.handle(new Request(...))` without a port.
- * Every response carries X-Request-Id; every error is the documented envelope; nothing a client
- * sends can produce a stack trace.
- */
 /** The path of an absolute request URL, without parsing all of it (runs for every request). */
 function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -32,6 +27,11 @@ function pathOf(url: string): string {
   return url.slice(start, end);
 }
 
+/**
+ * The HTTP API: one Elysia app. Route tests call `app.handle(new Request(...))` without a port.
+ * Every response carries X-Request-Id; every error is the documented envelope; nothing a client
+ * sends can produce a stack trace.
+ */
 export function createApp(gw: Gateway, pool: ShardPool | null = null) {
   let patterns: Array<{ re: RegExp; method: string; fixed: boolean }> | null = null;
   /** The methods a path answers to, for a 405 with Allow instead of a misleading 404. */
@@ -78,7 +78,7 @@ export function createApp(gw: Gateway, pool: ShardPool | null = null) {
     .onError(({ code, error, set, request }) => {
       if (error instanceof ApiError) return errorResponse(set, error);
       if (code === "NOT_FOUND") {
-        const path = new URL(request.url).pathname;
+        const path = pathOf(request.url);
         const allow = allowedMethods(path);
         if (allow.length) return methodNotAllowed(set, request.method, path, allow);
         return errorResponse(set, new ApiError("not_found", `no endpoint ${request.method} ${path}; see GET /api/v1/openapi.json`));

@@ -35,11 +35,6 @@ export function weakEtag(v: unknown): string {
 }
 
 /**
- * Weak ETag of a JSON body, and 304 when the client already has it. `tagOf` is what the tag
- * covers when part of the body is a live reading (a provider's usage counters) that should not
- * make every ETag stale.
- */
-/**
  * Whether If-None-Match names the current representation (RFC 9110 §13.1.2): `*` always does,
  * and tags are compared weakly (§8.8.3.2), so W/"x" and "x" are the same.
  */
@@ -50,6 +45,11 @@ export function ifNoneMatchHits(inm: string | null, tag: string): boolean {
   return inm.split(",").some((t) => t.trim().replace(/^W\//, "") === bare);
 }
 
+/**
+ * Weak ETag of a JSON body, and 304 when the client already has it. `tagOf` is what the tag
+ * covers when part of the body is a live reading (a provider's usage counters) that should not
+ * make every ETag stale.
+ */
 export function withEtag(request: Request, set: SetLike, data: unknown, tagOf: unknown = data): Response {
   const body = { ok: true, data, meta: { request_id: requestIdOf(set) } };
   const tag = weakEtag(tagOf);

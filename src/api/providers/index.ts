@@ -59,12 +59,13 @@ export function providerRoutes(gw: Gateway, pool: ShardPool | null) {
    * text, which can name another account's sender or recipients.
    */
   async function view(p: ProviderRecord, accountId: string) {
-    if (p.is_shared) {
-      const [rec, health, day] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.sharedSentToday(p.id, accountId)]);
-      return { ...providerItem(rec), quotas_in_force: inForce(p), health: { ...healthView(health), reason: health.reason ? `the managed route is ${health.state} (${health.cls ?? "provider fault"}); the upstream's reply is in the operator's log` : null }, usage: { second: null, minute: null, hour: null, day } };
-    }
-    const [rec, health, usage] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), gw.caps.usage(p.id)]);
-    return { ...providerItem(rec), quotas_in_force: inForce(p), health: healthView(health), usage };
+    const usage = p.is_shared
+      ? gw.caps.sharedSentToday(p.id, accountId).then((day) => ({ second: null, minute: null, hour: null, day }))
+      : gw.caps.usage(p.id);
+    const [rec, health, used] = await Promise.all([gw.providers.withStamps(p), gw.circuit.get(p.id), usage]);
+    const h = healthView(health);
+    if (p.is_shared && h.reason) h.reason = `the managed route is ${h.state} (${h.class ?? "provider fault"}); the upstream's reply is in the operator's log`;
+    return { ...providerItem(rec), quotas_in_force: inForce(p), health: h, usage: used };
   }
   const closeWarm = (id: string) => pool?.close(id).catch(() => {});
   const readingDeps = { redis: gw.redis, now: () => gw.clock.now(), invalidate: (a: string) => gw.providers.invalidate(a) };
